@@ -1,0 +1,184 @@
+//! A pattern with its templates compiled once, ready to render many samples.
+
+use minijinja::value::Serde;
+use minijinja::{Environment, Value};
+use serde_json::{Map, Value as Json};
+use thiserror::Error;
+
+use plse_sampling::{Overrides, draw};
+use plse_schema::{ArtifactKind, CodeSource, Code, Diagnostic, PAIRED_PARAM, ParamKind, Pattern, SourceFile, TemplateText, templates};
+
+use crate::imports::prepend_requires;
+use crate::record::{Pair, Sample, Side};
+
+/// Rendering failed in one template.
+#[derive(Debug, Error)]
+#[error("rendering `{template}` failed: {source}")]
+pub struct RenderError {
+    /// Name of the template (`instruction`, `validation.unit_test_snippets[0]`, ...).
+    pub template: String,
+    /// The engine's error.
+    #[source]
+    pub source: minijinja::Error,
+}
+
+impl RenderError {
+    /// The error as a diagnostic located in the pattern file.
+    pub fn to_diagnostic(&self, pattern: &Pattern, file: &SourceFile) -> Diagnostic {
+        let derived = pattern.parameters.iter().filter_map(|p| match &p.kind {
+            ParamKind::Derived { expression } => Some(expression),
+            _ => None,
+        });
+        let t = pattern.templates().into_iter().chain(derived).find(|t| t.name == self.template);
+        match t {
+            Some(t) => templates::template_error(file, t, &self.source, Code::RenderError),
+            None => Diagnostic::error(Code::RenderError, 0..0, self.to_string()),
+        }
+    }
+}
+
+/// A pattern whose templates are compiled into one environment.
+pub struct Prepared<'p> {
+    pattern: &'p Pattern,
+    category: String,
+    env: Environment<'static>,
+    script_path: String,
+}
+
+impl<'p> Prepared<'p> {
+    /// Compiles every template of `pattern`. Fails only if a template does not parse, which
+    /// a pattern that loaded without errors never does.
+    pub fn new(pattern: &'p Pattern, category: &str) -> Result<Self, RenderError> {
+        let mut env = plse_schema::jinja::environment();
+        for t in pattern.templates() {
+            env.add_template_owned(t.name.clone(), t.text.clone())
+                .map_err(|source| RenderError { template: t.name.clone(), source })?;
+        }
+        let script_path = pattern.artifact.path.clone().unwrap_or_else(|| default_file_name(pattern.artifact.kind).to_owned());
+        Ok(Self { pattern, category: category.to_owned(), env, script_path })
+    }
+
+    /// The pattern.
+    pub fn pattern(&self) -> &Pattern {
+        self.pattern
+    }
+
+    /// Renders sample `(seed, index)`.
+    pub fn render(&self, seed: u64, index: u64, overrides: &Overrides) -> Result<Sample, RenderError> {
+        let p = self.pattern;
+        let drawn = draw(p, seed, index, overrides);
+        let id = sample_id(p, &drawn);
+        let (parameters, side) = self.side(drawn.clone())?;
+        let pair = if p.is_paired() {
+            let mut sides = [true, false].into_iter().map(|flawed| {
+                let mut params = drawn.clone();
+                params.insert(PAIRED_PARAM.to_owned(), Json::Bool(flawed));
+                self.side(params).map(|(_, s)| s)
+            });
+            let flawed = sides.next().unwrap_or_else(|| unreachable!())?;
+            let fixed = sides.next().unwrap_or_else(|| unreachable!())?;
+            Some(Pair { flawed, fixed })
+        } else {
+            None
+        };
+        Ok(Sample {
+            id,
+            pattern_id: p.pattern_id.clone(),
+            pattern_version: p.version.clone(),
+            category: self.category.clone(),
+            difficulty: p.metadata.difficulty,
+            tags: p.metadata.tags.clone(),
+            concept: p.metadata.concept.clone(),
+            seed,
+            index,
+            parameters,
+            instruction: side.instruction,
+            code: side.code,
+            tests: side.tests,
+            explanation: side.explanation,
+            requires: p.requires.clone(),
+            artifact: p.artifact.clone(),
+            pair,
+        })
+    }
+
+    /// Computes derived parameters, then renders instruction, code, tests and explanation
+    /// from the one context.
+    fn side(&self, mut params: Map<String, Json>) -> Result<(Map<String, Json>, Side), RenderError> {
+        let p = self.pattern;
+        for param in &p.parameters {
+            if let ParamKind::Derived { expression } = &param.kind {
+                let value = self.eval(expression, &params)?;
+                params.insert(param.name.clone(), value);
+            }
+        }
+        // Keep declaration order in the record even when derived parameters sit in between.
+        let params: Map<String, Json> =
+            p.parameters.iter().filter_map(|q| params.get(&q.name).map(|v| (q.name.clone(), v.clone()))).collect();
+        let ctx = Value::from(Serde(&params));
+        let instruction = self.render_one(&p.instruction, &ctx)?;
+        let code = match &p.code {
+            CodeSource::Template(t) => self.render_one(t, &ctx)?,
+            CodeSource::Components(c) => {
+                let mut parts = Vec::with_capacity(c.parts.len());
+                for t in &c.parts {
+                    let part = self.render_one(t, &ctx)?;
+                    if !part.trim().is_empty() {
+                        parts.push(part);
+                    }
+                }
+                parts.join("\n\n")
+            }
+        };
+        let code = match p.artifact.kind {
+            ArtifactKind::Python => prepend_requires(&code, &p.requires),
+            _ => code,
+        };
+        let test_ctx = Value::from(Serde(&TestContext { params: &params, raw_code: &code, script_path: &self.script_path }));
+        let tests = p.validation.unit_test_snippets.iter().map(|t| self.render_one(t, &test_ctx)).collect::<Result<Vec<_>, _>>()?;
+        let explanation = p.explanation.as_ref().map(|t| self.render_one(t, &ctx)).transpose()?;
+        Ok((params, Side { instruction, code, tests, explanation }))
+    }
+
+    fn render_one(&self, t: &TemplateText, ctx: &Value) -> Result<String, RenderError> {
+        let err = |source| RenderError { template: t.name.clone(), source };
+        self.env.get_template(&t.name).map_err(err)?.render(ctx).map_err(err)
+    }
+
+    fn eval(&self, t: &TemplateText, params: &Map<String, Json>) -> Result<Json, RenderError> {
+        let err = |source| RenderError { template: t.name.clone(), source };
+        let expr = self.env.compile_expression(&t.text).map_err(err)?;
+        let value = expr.eval(Value::from(Serde(params))).map_err(err)?;
+        serde_json::to_value(&value).map_err(|e| err(minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())))
+    }
+}
+
+/// Context of test snippets: the parameters plus the code and its file name.
+#[derive(serde::Serialize)]
+struct TestContext<'a> {
+    #[serde(flatten)]
+    params: &'a Map<String, Json>,
+    #[serde(rename = "__raw_code__")]
+    raw_code: &'a str,
+    #[serde(rename = "SCRIPT_PATH")]
+    script_path: &'a str,
+}
+
+/// File name the code is written as when the pattern does not name one.
+pub fn default_file_name(kind: ArtifactKind) -> &'static str {
+    match kind {
+        ArtifactKind::Python => "sample.py",
+        ArtifactKind::Toml => "sample.toml",
+        ArtifactKind::Yaml => "sample.yaml",
+        ArtifactKind::Dockerfile => "Dockerfile",
+        ArtifactKind::Shell => "sample.sh",
+        ArtifactKind::Text => "sample.txt",
+    }
+}
+
+/// Stable id of a sample: SHA-256 of the canonical JSON of pattern id, version and drawn
+/// parameters (declaration order), first 16 hex digits.
+fn sample_id(p: &Pattern, drawn: &Map<String, Json>) -> String {
+    let key = serde_json::json!({ "pattern_id": p.pattern_id, "version": p.version, "parameters": drawn });
+    plse_sampling::rng::hex_digest(key.to_string().as_bytes(), 16)
+}

@@ -1,0 +1,101 @@
+//! Drawing parameter values within their constraints.
+
+use rand::RngExt;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Map, Value as Json};
+
+use plse_schema::{FloatRange, IntRange, ParamKind, Parameter, Pattern};
+
+use crate::overrides::Overrides;
+use crate::rng::param_stream;
+
+/// Parameter values of one sample, in declaration order. Derived parameters are absent: the
+/// renderer computes them.
+pub type Params = Map<String, Json>;
+
+/// Draws every non-derived parameter for sample `(seed, index)`, then applies `overrides`.
+pub fn draw(pattern: &Pattern, seed: u64, index: u64, overrides: &Overrides) -> Params {
+    let mut out = Map::new();
+    for p in &pattern.parameters {
+        if matches!(p.kind, ParamKind::Derived { .. }) {
+            continue;
+        }
+        let value = match overrides.get(&p.name) {
+            Some(v) => v.clone(),
+            None => draw_one(p, &mut param_stream(&pattern.pattern_id, &p.name, seed, index)),
+        };
+        out.insert(p.name.clone(), value);
+    }
+    out
+}
+
+/// One value for `p` from its stream.
+pub fn draw_one(p: &Parameter, rng: &mut ChaCha8Rng) -> Json {
+    match &p.kind {
+        ParamKind::Choice { options, weights } => {
+            let i = match weights.as_deref().and_then(|w| WeightedIndex::new(w).ok()) {
+                Some(dist) => dist.sample(rng),
+                None => pick(rng, options.len()),
+            };
+            options[i].clone()
+        }
+        ParamKind::Bool { probability } => Json::Bool(rng.random_bool(*probability)),
+        ParamKind::Int { range: Some(r) } => Json::from(draw_int(*r, rng)),
+        ParamKind::Float { range: Some(r) } => float_json(draw_float(*r, rng)),
+        ParamKind::String { options: Some(options) } => Json::String(options[pick(rng, options.len())].clone()),
+        ParamKind::List { options, min_items, max_items } => {
+            let n = *min_items + pick(rng, max_items - min_items + 1);
+            // Selection sampling (Knuth's algorithm S): n of the pool, kept in pool order.
+            let mut chosen = Vec::with_capacity(n);
+            let mut needed = n;
+            for (seen, option) in options.iter().enumerate() {
+                let remaining = options.len() - seen;
+                if pick(rng, remaining) < needed {
+                    chosen.push(option.clone());
+                    needed -= 1;
+                }
+            }
+            Json::Array(chosen)
+        }
+        ParamKind::Int { range: None } | ParamKind::Float { range: None } | ParamKind::String { options: None } => p.default.clone(),
+        ParamKind::Derived { .. } => Json::Null,
+    }
+}
+
+/// Uniform index in `0..n` (n ≥ 1). Drawn as `u64` so 32-bit wasm gives the same values.
+fn pick(rng: &mut ChaCha8Rng, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    rng.random_range(0..n as u64) as usize
+}
+
+fn draw_int(r: IntRange, rng: &mut ChaCha8Rng) -> i64 {
+    let span = (i128::from(r.max) - i128::from(r.min)) / i128::from(r.step);
+    let k = rng.random_range(0..=span as u64);
+    (i128::from(r.min) + i128::from(k) * i128::from(r.step)) as i64
+}
+
+fn draw_float(r: FloatRange, rng: &mut ChaCha8Rng) -> f64 {
+    let x = match r.step {
+        Some(step) => {
+            let n = ((r.max - r.min) / step).floor().max(0.0) as u64;
+            r.min + step * rng.random_range(0..=n) as f64
+        }
+        None => r.min + (r.max - r.min) * rng.random::<f64>(),
+    };
+    round_to(x, r.decimals).clamp(r.min, r.max)
+}
+
+/// Rounds half away from zero to `decimals` places.
+pub fn round_to(x: f64, decimals: u32) -> f64 {
+    let scale = 10f64.powi(decimals as i32);
+    (x * scale).round() / scale
+}
+
+/// A float as JSON; whole numbers stay floats (`2.0`) so templates see a float.
+pub fn float_json(x: f64) -> Json {
+    serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
+}

@@ -1,0 +1,443 @@
+//! Validation of the `parameters` block: types, constraints, defaults, names.
+
+use serde_json::Value as Json;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::fields::{Field, Fields, Reader, did_you_mean, ext, opt, req};
+use crate::model::{FloatRange, IntRange, ParamKind, Parameter};
+use crate::yaml::{Node, Value};
+
+/// Names a parameter may not take: Jinja keywords and literals, and names the renderer
+/// itself provides to templates.
+pub const RESERVED_NAMES: &[&str] = &[
+    "and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "set", "endset", "block",
+    "endblock", "extends", "include", "import", "from", "as", "with", "endwith", "macro", "endmacro", "call",
+    "endcall", "filter", "endfilter", "raw", "endraw", "autoescape", "endautoescape", "do", "break", "continue",
+    "recursive", "ignore", "missing", "context", "true", "false", "none", "True", "False", "None", "loop",
+    "self", "super", "caller", "varargs", "kwargs", "range", "dict", "namespace", "debug", "__raw_code__",
+    "SCRIPT_PATH",
+];
+
+const TYPES: &[&str] = &["choice", "bool", "int", "float", "string", "list", "derived"];
+
+const PARAM_FIELDS: &[Field] = &[req("type"), req("description"), opt("default"), opt("constraints")];
+
+/// Reads every parameter; returns those that validated.
+pub(crate) fn parameters(r: &mut Reader, node: &Node) -> Vec<Parameter> {
+    let Value::Map(entries) = &node.value else {
+        r.wrong_type(node, "a mapping", "parameters");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        let name = key.as_scalar().map(|s| s.text.clone()).unwrap_or_default();
+        r.declared.push(name.clone());
+        let ok_name = check_name(r, &name, key);
+        if let Some(p) = parameter(r, name, key, value)
+            && ok_name
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn check_name(r: &mut Reader, name: &str, key: &Node) -> bool {
+    let is_ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !is_ident {
+        r.error(
+            Diagnostic::error(Code::InvalidValue, key.span.clone(), format!("parameter name `{name}` is not an identifier"))
+                .with_label("templates could not refer to it")
+                .with_help("use letters, digits and `_`, not starting with a digit (e.g. `max_items`)"),
+        );
+        return false;
+    }
+    if RESERVED_NAMES.contains(&name) {
+        r.error(
+            Diagnostic::error(Code::ReservedName, key.span.clone(), format!("parameter name `{name}` is reserved in templates"))
+                .with_label("a Jinja keyword or a name the renderer provides")
+                .with_help(format!("rename it, e.g. `{}_value`", name.trim_matches('_'))),
+        );
+        return false;
+    }
+    true
+}
+
+fn parameter(r: &mut Reader, name: String, key: &Node, node: &Node) -> Option<Parameter> {
+    let what = format!("parameters.{name}");
+    let f = r.fields(node, &what, key.span.clone(), PARAM_FIELDS)?;
+    let description = f.get("description").and_then(|n| r.string(n, &format!("{what}.description")));
+    let ty_node = f.get("type")?;
+    let ty = r.string(ty_node, &format!("{what}.type"))?;
+    if !TYPES.contains(&ty.as_str()) {
+        let mut d = Diagnostic::error(Code::InvalidValue, ty_node.span.clone(), format!("unknown parameter type `{ty}`"))
+            .with_label("unknown type");
+        d = match did_you_mean(&ty, TYPES.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("types are: {}", TYPES.join(", "))),
+        };
+        r.error(d);
+        return None;
+    }
+    if matches!(ty.as_str(), "list" | "derived") && r.format == crate::model::FormatVersion::V2 {
+        r.error(
+            Diagnostic::error(Code::NeedsVersion3, ty_node.span.clone(), format!("parameter type `{ty}` is a PLSE 3 extension"))
+                .with_label("not part of the v2.0 format")
+                .with_help("declare `plse_version: \"3\"` to use extensions"),
+        );
+    }
+    let default_node = f.get("default");
+    let default = match (default_node, ty.as_str()) {
+        (Some(n), "derived") => {
+            r.error(
+                Diagnostic::error(Code::InvalidValue, n.span.clone(), "a derived parameter has no default")
+                    .with_label("computed from `expression`")
+                    .with_help("remove `default`"),
+            );
+            None
+        }
+        (Some(n), _) => r.json(n, &format!("{what}.default")),
+        (None, "derived") => Some(Json::Null),
+        (None, _) => {
+            r.error(
+                Diagnostic::error(Code::MissingField, key.span.clone(), format!("missing field `default` in {what}"))
+                    .with_label(format!("{what} needs `default`")),
+            );
+            None
+        }
+    };
+    let c = Constraints::read(r, &f, &what, &ty);
+    let kind = kind(r, &ty, &what, key, &c, default.as_ref(), default_node)?;
+    Some(Parameter { name, span: key.span.clone(), description: description?, default: default?, kind })
+}
+
+/// The `constraints` mapping, read with the keys the type allows.
+struct Constraints<'n> {
+    fields: Option<Fields<'n>>,
+}
+
+impl<'n> Constraints<'n> {
+    fn read(r: &mut Reader, f: &Fields<'n>, what: &str, ty: &str) -> Self {
+        let allowed: &[Field] = match ty {
+            "choice" => &[opt("options"), ext("weights")],
+            "bool" => &[ext("probability")],
+            "int" => &[opt("min"), opt("max"), ext("step")],
+            "float" => &[opt("min"), opt("max"), ext("step"), ext("decimals")],
+            "string" => &[opt("options")],
+            "list" => &[req("options"), ext("min_items"), ext("max_items")],
+            "derived" => &[req("expression")],
+            _ => &[],
+        };
+        let fields = f.get("constraints").and_then(|n| r.fields(n, &format!("{what}.constraints"), f.key_span("constraints").unwrap_or(n.span.clone()), allowed));
+        Self { fields }
+    }
+
+    fn get(&self, name: &str) -> Option<&'n Node> {
+        self.fields.as_ref().and_then(|f| f.get(name))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn kind(
+    r: &mut Reader,
+    ty: &str,
+    what: &str,
+    key: &Node,
+    c: &Constraints<'_>,
+    default: Option<&Json>,
+    default_node: Option<&Node>,
+) -> Option<ParamKind> {
+    let dspan = default_node.map_or(key.span.clone(), |n| n.span.clone());
+    let out_of = |msg: String, help: String| {
+        Diagnostic::error(Code::DefaultOutOfConstraints, dspan.clone(), msg).with_label("default").with_help(help)
+    };
+    match ty {
+        "choice" => {
+            let Some(opts_node) = c.get("options") else {
+                r.error(
+                    Diagnostic::error(Code::MissingField, key.span.clone(), format!("{what} is a choice without `constraints.options`"))
+                        .with_label("choice needs options")
+                        .with_help("add `constraints: {options: [a, b]}`"),
+                );
+                return None;
+            };
+            let options = options(r, opts_node, what)?;
+            let weights = c.get("weights").and_then(|n| weights(r, n, what, options.len()));
+            if let Some(d) = default
+                && !options.contains(d)
+            {
+                r.error(out_of(format!("default {} is not one of the options of {what}", show(d)), options_help(d, &options)));
+            }
+            Some(ParamKind::Choice { options, weights })
+        }
+        "bool" => {
+            if let Some(d) = default
+                && !d.is_boolean()
+            {
+                r.wrong_type(default_node?, "a boolean", &format!("{what}.default"));
+            }
+            let probability = match c.get("probability") {
+                Some(n) => {
+                    let p = r.number(n, &format!("{what}.constraints.probability"))?;
+                    if !(0.0..=1.0).contains(&p) {
+                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("probability {p} is outside 0..1")).with_label("not a probability"));
+                        return None;
+                    }
+                    p
+                }
+                None => 0.5,
+            };
+            Some(ParamKind::Bool { probability })
+        }
+        "int" => {
+            if let Some(d) = default
+                && !(d.is_i64())
+            {
+                r.wrong_type(default_node?, "an integer", &format!("{what}.default"));
+                return None;
+            }
+            let min = c.get("min").map(|n| (r.int(n, &format!("{what}.constraints.min")), n));
+            let max = c.get("max").map(|n| (r.int(n, &format!("{what}.constraints.max")), n));
+            let step = match c.get("step") {
+                Some(n) => {
+                    let s = r.int(n, &format!("{what}.constraints.step"))?;
+                    if s < 1 {
+                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("step {s} must be at least 1")).with_label("step"));
+                        return None;
+                    }
+                    s
+                }
+                None => 1,
+            };
+            let range = match (min, max) {
+                (None, None) => None,
+                (Some((min, _)), Some((max, max_node))) => {
+                    let (min, max) = (min?, max?);
+                    if min > max {
+                        r.error(min_gt_max(max_node, min.to_string(), max.to_string()));
+                        return None;
+                    }
+                    Some(IntRange { min, max, step })
+                }
+                (Some((_, n)), None) | (None, Some((_, n))) => {
+                    r.error(half_range(n, what));
+                    return None;
+                }
+            };
+            if let (Some(range), Some(d)) = (range, default.and_then(Json::as_i64))
+                && (d < range.min || d > range.max || (d - range.min) % range.step != 0)
+            {
+                r.error(out_of(
+                    format!("default {d} is outside the range of {what}"),
+                    format!("values are {}..={} in steps of {}", range.min, range.max, range.step),
+                ));
+            }
+            Some(ParamKind::Int { range })
+        }
+        "float" => {
+            if let Some(d) = default
+                && !d.is_number()
+            {
+                r.wrong_type(default_node?, "a number", &format!("{what}.default"));
+                return None;
+            }
+            let min = c.get("min").map(|n| (r.number(n, &format!("{what}.constraints.min")), n));
+            let max = c.get("max").map(|n| (r.number(n, &format!("{what}.constraints.max")), n));
+            let step = match c.get("step") {
+                Some(n) => {
+                    let s = r.number(n, &format!("{what}.constraints.step"))?;
+                    if s <= 0.0 {
+                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("step {s} must be positive")).with_label("step"));
+                        return None;
+                    }
+                    Some(s)
+                }
+                None => None,
+            };
+            let decimals = match c.get("decimals") {
+                Some(n) => {
+                    let d = r.int(n, &format!("{what}.constraints.decimals"))?;
+                    if !(0..=12).contains(&d) {
+                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("decimals {d} must be within 0..=12")).with_label("decimals"));
+                        return None;
+                    }
+                    d as u32
+                }
+                None => 3,
+            };
+            let range = match (min, max) {
+                (None, None) => None,
+                (Some((min, _)), Some((max, max_node))) => {
+                    let (min, max) = (min?, max?);
+                    if min > max {
+                        r.error(min_gt_max(max_node, min.to_string(), max.to_string()));
+                        return None;
+                    }
+                    Some(FloatRange { min, max, step, decimals })
+                }
+                (Some((_, n)), None) | (None, Some((_, n))) => {
+                    r.error(half_range(n, what));
+                    return None;
+                }
+            };
+            if let (Some(range), Some(d)) = (range, default.and_then(Json::as_f64))
+                && (d < range.min || d > range.max)
+            {
+                r.error(out_of(format!("default {d} is outside the range of {what}"), format!("values are {:?}..={:?}", range.min, range.max)));
+            }
+            Some(ParamKind::Float { range })
+        }
+        "string" => {
+            if let Some(d) = default
+                && !d.is_string()
+            {
+                r.wrong_type(default_node?, "a string", &format!("{what}.default"));
+                return None;
+            }
+            let options = match c.get("options") {
+                Some(n) => {
+                    let opts = options(r, n, what)?;
+                    let mut strings = Vec::new();
+                    for (i, o) in opts.iter().enumerate() {
+                        match o.as_str() {
+                            Some(s) => strings.push(s.to_owned()),
+                            None => {
+                                r.error(Diagnostic::error(Code::WrongType, n.span.clone(), format!("option {i} of string {what} is not a string")).with_label("options"));
+                                return None;
+                            }
+                        }
+                    }
+                    if let Some(d) = default
+                        && !opts.contains(d)
+                    {
+                        r.error(out_of(format!("default {} is not one of the options of {what}", show(d)), options_help(d, &opts)));
+                    }
+                    Some(strings)
+                }
+                None => None,
+            };
+            Some(ParamKind::String { options })
+        }
+        "list" => {
+            let opts = options(r, c.get("options")?, what)?;
+            let min_items = match c.get("min_items") {
+                Some(n) => usize::try_from(r.int(n, &format!("{what}.constraints.min_items"))?).ok()?,
+                None => 1,
+            };
+            let max_items = match c.get("max_items") {
+                Some(n) => usize::try_from(r.int(n, &format!("{what}.constraints.max_items"))?).ok()?,
+                None => opts.len(),
+            };
+            if min_items > max_items || max_items > opts.len() {
+                let at = c.get("max_items").or(c.get("min_items")).or(c.get("options"))?;
+                r.error(
+                    Diagnostic::error(Code::BadRange, at.span.clone(), format!("{what} asks for {min_items}..={max_items} items from {} options", opts.len()))
+                        .with_label("impossible size")
+                        .with_help("need min_items <= max_items <= number of options"),
+                );
+                return None;
+            }
+            match default {
+                Some(Json::Array(items)) => {
+                    if let Some(bad) = items.iter().find(|i| !opts.contains(i)) {
+                        r.error(out_of(format!("default item {} is not one of the options of {what}", show(bad)), options_help(bad, &opts)));
+                    } else if items.len() < min_items || items.len() > max_items {
+                        r.error(out_of(format!("default has {} items; {what} takes {min_items}..={max_items}", items.len()), "adjust the default or the size limits".into()));
+                    }
+                }
+                Some(_) => r.wrong_type(default_node?, "a list", &format!("{what}.default")),
+                None => {}
+            }
+            Some(ParamKind::List { options: opts, min_items, max_items })
+        }
+        "derived" => {
+            let Some(n) = c.get("expression") else {
+                if c.fields.is_none() {
+                    r.error(
+                        Diagnostic::error(Code::MissingField, key.span.clone(), format!("derived {what} has no `constraints.expression`"))
+                            .with_label("derived parameters are computed")
+                            .with_help("add e.g. `constraints: {expression: \"n_items * 2\"}`"),
+                    );
+                }
+                return None;
+            };
+            let expression = r.template(n, &format!("{what}.constraints.expression"))?;
+            Some(ParamKind::Derived { expression })
+        }
+        _ => None,
+    }
+}
+
+fn options(r: &mut Reader, node: &Node, what: &str) -> Option<Vec<Json>> {
+    let items = r.list(node, &format!("{what}.constraints.options"))?;
+    if items.is_empty() {
+        r.error(
+            Diagnostic::error(Code::EmptyOptions, node.span.clone(), format!("{what} has no options"))
+                .with_label("empty list")
+                .with_help("give at least one option"),
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        out.push(r.json(item, &format!("{what}.constraints.options[{i}]"))?);
+    }
+    Some(out)
+}
+
+fn weights(r: &mut Reader, node: &Node, what: &str, n: usize) -> Option<Vec<f64>> {
+    let Value::Seq(items) = &node.value else {
+        r.wrong_type(node, "a list", &format!("{what}.constraints.weights"));
+        return None;
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let w = r.number(item, &format!("{what}.constraints.weights"))?;
+        if w < 0.0 {
+            r.error(Diagnostic::error(Code::BadRange, item.span.clone(), format!("weight {w} is negative")).with_label("negative weight"));
+            return None;
+        }
+        out.push(w);
+    }
+    if out.len() != n {
+        r.error(
+            Diagnostic::error(Code::BadRange, node.span.clone(), format!("{what} has {} weights for {n} options", out.len()))
+                .with_label("one weight per option"),
+        );
+        return None;
+    }
+    if out.iter().sum::<f64>() <= 0.0 {
+        r.error(Diagnostic::error(Code::BadRange, node.span.clone(), format!("the weights of {what} are all zero")).with_label("nothing could be drawn"));
+        return None;
+    }
+    Some(out)
+}
+
+fn min_gt_max(max_node: &Node, min: String, max: String) -> Diagnostic {
+    Diagnostic::error(Code::BadRange, max_node.span.clone(), format!("min {min} is greater than max {max}"))
+        .with_label("max is below min")
+        .with_help("swap the bounds")
+}
+
+fn half_range(n: &Node, what: &str) -> Diagnostic {
+    Diagnostic::error(Code::BadRange, n.span.clone(), format!("{what} gives only one bound of its range"))
+        .with_label("needs both `min` and `max`")
+}
+
+fn show(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("`{s}`"),
+        other => format!("`{other}`"),
+    }
+}
+
+fn options_help(v: &Json, options: &[Json]) -> String {
+    let names: Vec<String> = options.iter().map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned)).collect();
+    if let Some(s) = v.as_str()
+        && let Some(best) = did_you_mean(s, names.iter().map(String::as_str))
+    {
+        return format!("did you mean `{best}`?");
+    }
+    format!("options are: {}", names.join(", "))
+}
