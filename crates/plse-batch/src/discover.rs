@@ -43,7 +43,10 @@ pub fn load_file(path: &Path) -> Result<LoadedFile> {
 
 /// The path as shown in diagnostics: relative to the working directory when possible.
 pub fn display_name(path: &Path) -> String {
-    let shown = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf)).unwrap_or_else(|| path.to_path_buf());
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
     shown.to_string_lossy().replace('\\', "/")
 }
 
@@ -51,7 +54,8 @@ pub fn display_name(path: &Path) -> String {
 /// when it lies outside the library.
 pub fn rel_path(root: &Path, file: &Path) -> String {
     let abs = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let rel = abs(file).strip_prefix(abs(root)).map(Path::to_path_buf).unwrap_or_else(|_| PathBuf::from(file.file_name().unwrap_or_default()));
+    let rel =
+        abs(file).strip_prefix(abs(root)).map(Path::to_path_buf).unwrap_or_else(|_| PathBuf::from(file.file_name().unwrap_or_default()));
     rel.to_string_lossy().replace('\\', "/")
 }
 

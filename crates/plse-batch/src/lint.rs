@@ -23,7 +23,13 @@ pub fn run(args: &LintArgs) -> Result<i32> {
     if !args.paths.is_empty() {
         let mut set = HashSet::new();
         for p in &args.paths {
-            let found = if p.is_dir() { pattern_files(p)? } else if p.exists() { vec![p.clone()] } else { anyhow::bail!("no such file or directory: {}", p.display()) };
+            let found = if p.is_dir() {
+                pattern_files(p)?
+            } else if p.exists() {
+                vec![p.clone()]
+            } else {
+                anyhow::bail!("no such file or directory: {}", p.display())
+            };
             for f in found {
                 let canon = f.canonicalize().unwrap_or(f.clone());
                 if !files.iter().any(|x| x.canonicalize().ok().as_ref() == Some(&canon)) {
@@ -39,14 +45,14 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         .entries
         .iter()
         .filter(|e| {
-            wanted.as_ref().is_none_or(|w| files.iter().any(|f| crate::discover::rel_path(root, f) == e.rel_path && w.contains(&f.canonicalize().unwrap_or(f.clone()))))
+            wanted.as_ref().is_none_or(|w| {
+                files.iter().any(|f| crate::discover::rel_path(root, f) == e.rel_path && w.contains(&f.canonicalize().unwrap_or(f.clone())))
+            })
         })
         .collect();
     let seeds = 0..args.seeds;
-    let reports: Vec<Option<LintReport>> = selected
-        .par_iter()
-        .map(|e| e.file.pattern.as_ref().map(|p| lint(p, &e.category, &e.file.source, seeds.clone())))
-        .collect();
+    let reports: Vec<Option<LintReport>> =
+        selected.par_iter().map(|e| e.file.pattern.as_ref().map(|p| lint(p, &e.category, &e.file.source, seeds.clone()))).collect();
 
     let mut rows = Vec::new();
     let (mut failed, mut warned) = (0, 0);
@@ -60,9 +66,18 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         failed += usize::from(fails);
         warned += usize::from(warnings > 0);
         let id = e.file.pattern.as_ref().map_or_else(|| "—".to_owned(), |p| p.pattern_id.clone());
-        let (rendered, distinct) = report.as_ref().map_or(("—".to_owned(), "—".to_owned()), |r| (format!("{}/{}", r.rendered, r.tried), r.distinct.to_string()));
+        let (rendered, distinct) = report
+            .as_ref()
+            .map_or(("—".to_owned(), "—".to_owned()), |r| (format!("{}/{}", r.rendered, r.tried), r.distinct.to_string()));
         rows.push(vec![
-            if fails { "FAIL" } else if warnings > 0 { "warn" } else { "ok" }.to_owned(),
+            if fails {
+                "FAIL"
+            } else if warnings > 0 {
+                "warn"
+            } else {
+                "ok"
+            }
+            .to_owned(),
             e.rel_path.clone(),
             id,
             rendered,
@@ -72,6 +87,13 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         ]);
     }
     print!("{}", table(&["STATUS", "FILE", "PATTERN", "RENDERED", "DISTINCT", "ERRORS", "WARNINGS"], &rows));
-    println!("{} files linted over {} seeds: {} ok, {} failed, {} with warnings", rows.len(), args.seeds, rows.len() - failed, failed, warned);
+    println!(
+        "{} files linted over {} seeds: {} ok, {} failed, {} with warnings",
+        rows.len(),
+        args.seeds,
+        rows.len() - failed,
+        failed,
+        warned
+    );
     Ok(if failed > 0 { 1 } else { 0 })
 }

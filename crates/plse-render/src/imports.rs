@@ -4,21 +4,14 @@
 /// `from x import y` and `import x` stay as written.
 pub fn import_statement(spec: &str) -> String {
     let spec = spec.trim();
-    if spec.starts_with("from ") || spec.starts_with("import ") {
-        spec.to_owned()
-    } else {
-        format!("import {spec}")
-    }
+    if spec.starts_with("from ") || spec.starts_with("import ") { spec.to_owned() } else { format!("import {spec}") }
 }
 
 /// Prepends the import statements the code does not already contain (as a whole line), so
 /// every sample runs on its own.
 pub fn prepend_requires(code: &str, requires: &[String]) -> String {
-    let missing: Vec<String> = requires
-        .iter()
-        .map(|r| import_statement(r))
-        .filter(|stmt| !code.lines().any(|l| l.trim() == stmt))
-        .collect();
+    let missing: Vec<String> =
+        requires.iter().map(|r| import_statement(r)).filter(|stmt| !code.lines().any(|l| l.trim() == stmt)).collect();
     if missing.is_empty() {
         return code.to_owned();
     }

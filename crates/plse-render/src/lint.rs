@@ -57,10 +57,18 @@ pub fn lint(pattern: &Pattern, category: &str, source: &SourceFile, seeds: Range
         };
         report.rendered += 1;
         if sample.code.trim().is_empty() {
-            note(Diagnostic::error(Code::EmptyOutput, pattern.pattern_id_span.clone(), "the code rendered empty").with_label("in this pattern"), seed);
+            note(
+                Diagnostic::error(Code::EmptyOutput, pattern.pattern_id_span.clone(), "the code rendered empty")
+                    .with_label("in this pattern"),
+                seed,
+            );
         }
         if sample.instruction.trim().is_empty() {
-            note(Diagnostic::error(Code::EmptyOutput, pattern.instruction.span.clone(), "the instruction rendered empty").with_label("instruction"), seed);
+            note(
+                Diagnostic::error(Code::EmptyOutput, pattern.instruction.span.clone(), "the instruction rendered empty")
+                    .with_label("instruction"),
+                seed,
+            );
         }
         if let Some(pair) = &sample.pair
             && pair.flawed.code == pair.fixed.code
@@ -92,9 +100,13 @@ pub fn lint(pattern: &Pattern, category: &str, source: &SourceFile, seeds: Range
     });
     if report.rendered > 1 && report.distinct == 1 && randomised {
         report.diagnostics.push(
-            Diagnostic::warning(Code::NoVariety, pattern.pattern_id_span.clone(), format!("all {} seeds rendered the same code", report.rendered))
-                .with_label("no variety")
-                .with_help("let the parameters change the code, not only the instruction"),
+            Diagnostic::warning(
+                Code::NoVariety,
+                pattern.pattern_id_span.clone(),
+                format!("all {} seeds rendered the same code", report.rendered),
+            )
+            .with_label("no variety")
+            .with_help("let the parameters change the code, not only the instruction"),
         );
     }
     if pattern.validation.unit_test_snippets.is_empty() {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 use thiserror::Error;
 
 use plse_sampling::{Overrides, draw};
-use plse_schema::{ArtifactKind, CodeSource, Code, Diagnostic, PAIRED_PARAM, ParamKind, Pattern, SourceFile, TemplateText, templates};
+use plse_schema::{ArtifactKind, Code, CodeSource, Diagnostic, PAIRED_PARAM, ParamKind, Pattern, SourceFile, TemplateText, templates};
 
 use crate::imports::prepend_requires;
 use crate::record::{Pair, Sample, Side};
@@ -51,8 +51,7 @@ impl<'p> Prepared<'p> {
     pub fn new(pattern: &'p Pattern, category: &str) -> Result<Self, RenderError> {
         let mut env = plse_schema::jinja::environment();
         for t in pattern.templates() {
-            env.add_template_owned(t.name.clone(), t.text.clone())
-                .map_err(|source| RenderError { template: t.name.clone(), source })?;
+            env.add_template_owned(t.name.clone(), t.text.clone()).map_err(|source| RenderError { template: t.name.clone(), source })?;
         }
         let script_path = pattern.artifact.path.clone().unwrap_or_else(|| default_file_name(pattern.artifact.kind).to_owned());
         Ok(Self { pattern, category: category.to_owned(), env, script_path })

@@ -1,5 +1,5 @@
 //! Rendering: snapshots of fixture samples, determinism, and the library as a whole.
-#![allow(clippy::disallowed_methods)] // tests read their fixtures
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)] // tests read their fixtures; panics are test failures
 
 use std::path::{Path, PathBuf};
 

@@ -124,7 +124,11 @@ fn parse_value(p: &Parameter, raw: &str) -> Result<Json, OverrideError> {
         ParamKind::List { options, min_items, max_items } => {
             let wanted: Vec<&str> = if raw.is_empty() { Vec::new() } else { raw.split(',').map(str::trim).collect() };
             if let Some(bad) = wanted.iter().find(|w| !options.iter().any(|o| display(o) == **w)) {
-                return Err(invalid(p, raw, format!("`{bad}` is not an option (options: {})", options.iter().map(display).collect::<Vec<_>>().join(", "))));
+                return Err(invalid(
+                    p,
+                    raw,
+                    format!("`{bad}` is not an option (options: {})", options.iter().map(display).collect::<Vec<_>>().join(", ")),
+                ));
             }
             if wanted.len() < *min_items || wanted.len() > *max_items {
                 return Err(invalid(p, raw, format!("expected {min_items}..={max_items} comma-separated items")));

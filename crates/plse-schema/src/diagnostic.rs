@@ -134,15 +134,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `span`.
     pub fn error(code: Code, span: Range<usize>, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            span,
-            label: String::new(),
-            help: None,
-            notes: Vec::new(),
-        }
+        Self { severity: Severity::Error, code, message: message.into(), span, label: String::new(), help: None, notes: Vec::new() }
     }
 
     /// A warning at `span`.
@@ -229,11 +221,7 @@ impl Diagnostic {
         let start = source.clamp(self.span.start);
         let mut end = source.clamp(self.span.end.max(start));
         if end == start {
-            end = source.text()[start..]
-                .chars()
-                .next()
-                .filter(|c| *c != '\n')
-                .map_or(start, |c| start + c.len_utf8());
+            end = source.text()[start..].chars().next().filter(|c| *c != '\n').map_or(start, |c| start + c.len_utf8());
         }
         start..end
     }

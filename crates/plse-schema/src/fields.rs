@@ -96,7 +96,10 @@ impl Reader {
                     d = match did_you_mean(name, known.iter().map(|f| f.name)) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None if known.is_empty() => d.with_help(format!("{what} takes no fields here")),
-                        None => d.with_help(format!("{what} accepts: {}", known.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", "))),
+                        None => d.with_help(format!(
+                            "{what} accepts: {}",
+                            known.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
+                        )),
                     };
                     self.error(d);
                 }

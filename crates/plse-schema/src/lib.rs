@@ -23,8 +23,8 @@ pub mod source;
 pub mod templates;
 pub mod yaml;
 
-pub use fields::did_you_mean;
 pub use diagnostic::{Code, Diagnostic, DiagnosticView, RenderStyle, Severity, render_all};
+pub use fields::did_you_mean;
 pub use library::{Entry, Library, category_of};
 pub use load::{LoadedFile, MAX_FILE_BYTES, load, too_large};
 pub use model::*;

@@ -41,10 +41,8 @@ impl Library {
     /// checks (duplicate `pattern_id`); the second and later holders of an id get an error and
     /// lose their pattern.
     pub fn new(files: Vec<(String, LoadedFile)>) -> Self {
-        let mut entries: Vec<Entry> = files
-            .into_iter()
-            .map(|(rel_path, file)| Entry { category: category_of(&rel_path), rel_path, file })
-            .collect();
+        let mut entries: Vec<Entry> =
+            files.into_iter().map(|(rel_path, file)| Entry { category: category_of(&rel_path), rel_path, file }).collect();
         entries.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
         let mut first: HashMap<String, String> = HashMap::new();
         for e in &mut entries {
@@ -55,10 +53,14 @@ impl Library {
                     first.insert(p.pattern_id.clone(), format!("{}:{line}:{col}", e.file.source.name()));
                 }
                 Some(at) => {
-                    let d = Diagnostic::error(Code::DuplicatePatternId, p.pattern_id_span.clone(), format!("pattern_id `{}` is already used", p.pattern_id))
-                        .with_label("duplicate id")
-                        .with_note(format!("first used at {at}"))
-                        .with_help("every pattern in a library needs its own id; rename this one");
+                    let d = Diagnostic::error(
+                        Code::DuplicatePatternId,
+                        p.pattern_id_span.clone(),
+                        format!("pattern_id `{}` is already used", p.pattern_id),
+                    )
+                    .with_label("duplicate id")
+                    .with_note(format!("first used at {at}"))
+                    .with_help("every pattern in a library needs its own id; rename this one");
                     e.file.diagnostics.push(d);
                     e.file.pattern = None;
                 }

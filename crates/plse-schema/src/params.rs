@@ -10,11 +10,62 @@ use crate::yaml::{Node, Value};
 /// Names a parameter may not take: Jinja keywords and literals, and names the renderer
 /// itself provides to templates.
 pub const RESERVED_NAMES: &[&str] = &[
-    "and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "set", "endset", "block",
-    "endblock", "extends", "include", "import", "from", "as", "with", "endwith", "macro", "endmacro", "call",
-    "endcall", "filter", "endfilter", "raw", "endraw", "autoescape", "endautoescape", "do", "break", "continue",
-    "recursive", "ignore", "missing", "context", "true", "false", "none", "True", "False", "None", "loop",
-    "self", "super", "caller", "varargs", "kwargs", "range", "dict", "namespace", "debug", "__raw_code__",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "elif",
+    "endif",
+    "for",
+    "endfor",
+    "set",
+    "endset",
+    "block",
+    "endblock",
+    "extends",
+    "include",
+    "import",
+    "from",
+    "as",
+    "with",
+    "endwith",
+    "macro",
+    "endmacro",
+    "call",
+    "endcall",
+    "filter",
+    "endfilter",
+    "raw",
+    "endraw",
+    "autoescape",
+    "endautoescape",
+    "do",
+    "break",
+    "continue",
+    "recursive",
+    "ignore",
+    "missing",
+    "context",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+    "self",
+    "super",
+    "caller",
+    "varargs",
+    "kwargs",
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "__raw_code__",
     "SCRIPT_PATH",
 ];
 
@@ -129,7 +180,9 @@ impl<'n> Constraints<'n> {
             "derived" => &[req("expression")],
             _ => &[],
         };
-        let fields = f.get("constraints").and_then(|n| r.fields(n, &format!("{what}.constraints"), f.key_span("constraints").unwrap_or(n.span.clone()), allowed));
+        let fields = f
+            .get("constraints")
+            .and_then(|n| r.fields(n, &format!("{what}.constraints"), f.key_span("constraints").unwrap_or(n.span.clone()), allowed));
         Self { fields }
     }
 
@@ -181,7 +234,10 @@ fn kind(
                 Some(n) => {
                     let p = r.number(n, &format!("{what}.constraints.probability"))?;
                     if !(0.0..=1.0).contains(&p) {
-                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("probability {p} is outside 0..1")).with_label("not a probability"));
+                        r.error(
+                            Diagnostic::error(Code::BadRange, n.span.clone(), format!("probability {p} is outside 0..1"))
+                                .with_label("not a probability"),
+                        );
                         return None;
                     }
                     p
@@ -203,7 +259,9 @@ fn kind(
                 Some(n) => {
                     let s = r.int(n, &format!("{what}.constraints.step"))?;
                     if s < 1 {
-                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("step {s} must be at least 1")).with_label("step"));
+                        r.error(
+                            Diagnostic::error(Code::BadRange, n.span.clone(), format!("step {s} must be at least 1")).with_label("step"),
+                        );
                         return None;
                     }
                     s
@@ -259,7 +317,10 @@ fn kind(
                 Some(n) => {
                     let d = r.int(n, &format!("{what}.constraints.decimals"))?;
                     if !(0..=12).contains(&d) {
-                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("decimals {d} must be within 0..=12")).with_label("decimals"));
+                        r.error(
+                            Diagnostic::error(Code::BadRange, n.span.clone(), format!("decimals {d} must be within 0..=12"))
+                                .with_label("decimals"),
+                        );
                         return None;
                     }
                     d as u32
@@ -284,7 +345,10 @@ fn kind(
             if let (Some(range), Some(d)) = (range, default.and_then(Json::as_f64))
                 && (d < range.min || d > range.max)
             {
-                r.error(out_of(format!("default {d} is outside the range of {what}"), format!("values are {:?}..={:?}", range.min, range.max)));
+                r.error(out_of(
+                    format!("default {d} is outside the range of {what}"),
+                    format!("values are {:?}..={:?}", range.min, range.max),
+                ));
             }
             Some(ParamKind::Float { range })
         }
@@ -303,7 +367,14 @@ fn kind(
                         match o.as_str() {
                             Some(s) => strings.push(s.to_owned()),
                             None => {
-                                r.error(Diagnostic::error(Code::WrongType, n.span.clone(), format!("option {i} of string {what} is not a string")).with_label("options"));
+                                r.error(
+                                    Diagnostic::error(
+                                        Code::WrongType,
+                                        n.span.clone(),
+                                        format!("option {i} of string {what} is not a string"),
+                                    )
+                                    .with_label("options"),
+                                );
                                 return None;
                             }
                         }
@@ -332,18 +403,28 @@ fn kind(
             if min_items > max_items || max_items > opts.len() {
                 let at = c.get("max_items").or(c.get("min_items")).or(c.get("options"))?;
                 r.error(
-                    Diagnostic::error(Code::BadRange, at.span.clone(), format!("{what} asks for {min_items}..={max_items} items from {} options", opts.len()))
-                        .with_label("impossible size")
-                        .with_help("need min_items <= max_items <= number of options"),
+                    Diagnostic::error(
+                        Code::BadRange,
+                        at.span.clone(),
+                        format!("{what} asks for {min_items}..={max_items} items from {} options", opts.len()),
+                    )
+                    .with_label("impossible size")
+                    .with_help("need min_items <= max_items <= number of options"),
                 );
                 return None;
             }
             match default {
                 Some(Json::Array(items)) => {
                     if let Some(bad) = items.iter().find(|i| !opts.contains(i)) {
-                        r.error(out_of(format!("default item {} is not one of the options of {what}", show(bad)), options_help(bad, &opts)));
+                        r.error(out_of(
+                            format!("default item {} is not one of the options of {what}", show(bad)),
+                            options_help(bad, &opts),
+                        ));
                     } else if items.len() < min_items || items.len() > max_items {
-                        r.error(out_of(format!("default has {} items; {what} takes {min_items}..={max_items}", items.len()), "adjust the default or the size limits".into()));
+                        r.error(out_of(
+                            format!("default has {} items; {what} takes {min_items}..={max_items}", items.len()),
+                            "adjust the default or the size limits".into(),
+                        ));
                     }
                 }
                 Some(_) => r.wrong_type(default_node?, "a list", &format!("{what}.default")),
@@ -408,7 +489,10 @@ fn weights(r: &mut Reader, node: &Node, what: &str, n: usize) -> Option<Vec<f64>
         return None;
     }
     if out.iter().sum::<f64>() <= 0.0 {
-        r.error(Diagnostic::error(Code::BadRange, node.span.clone(), format!("the weights of {what} are all zero")).with_label("nothing could be drawn"));
+        r.error(
+            Diagnostic::error(Code::BadRange, node.span.clone(), format!("the weights of {what} are all zero"))
+                .with_label("nothing could be drawn"),
+        );
         return None;
     }
     Some(out)

@@ -4,9 +4,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fields::{Field, Reader, did_you_mean, ext, opt, req};
-use crate::model::{
-    Artifact, ArtifactKind, CodeSource, Components, Difficulty, FormatVersion, Metadata, Pattern, Validation,
-};
+use crate::model::{Artifact, ArtifactKind, CodeSource, Components, Difficulty, FormatVersion, Metadata, Pattern, Validation};
 use crate::params::parameters;
 use crate::yaml::Node;
 
@@ -28,13 +26,7 @@ const METADATA: &[Field] = &[req("author"), req("description"), req("tags"), req
 const PEDAGOGY: &[Field] = &[req("concept"), req("difficulty"), opt("related_patterns")];
 const VALIDATION: &[Field] = &[opt("linter_checks"), opt("unit_test_snippets"), opt("expected_output")];
 const ARTIFACT: &[Field] = &[opt("kind"), opt("path")];
-const COMPONENTS: &[Field] = &[
-    opt("imports"),
-    opt("model_definition"),
-    opt("data_setup"),
-    opt("training_loop"),
-    opt("evaluation"),
-];
+const COMPONENTS: &[Field] = &[opt("imports"), opt("model_definition"), opt("data_setup"), opt("training_loop"), opt("evaluation")];
 
 /// What template checks need, gathered even when the pattern itself does not build.
 pub(crate) struct Collected {
@@ -80,7 +72,9 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
         };
         let validation = match f.get("validation") {
             Some(n) => validation(&mut r, n, f.key_span("validation").unwrap_or_default()),
-            None => Some(Validation { linter_checks: true, unit_test_snippets: Vec::new(), expected_output: Json::Object(Default::default()) }),
+            None => {
+                Some(Validation { linter_checks: true, unit_test_snippets: Vec::new(), expected_output: Json::Object(Default::default()) })
+            }
         };
         let (pattern_id, pattern_id_span) = pattern_id?;
         Some(Pattern {
@@ -155,7 +149,8 @@ fn difficulty(r: &mut Reader, node: &Node) -> Option<Difficulty> {
         return Some(d);
     }
     let names = Difficulty::ALL.map(Difficulty::as_str);
-    let mut d = Diagnostic::error(Code::InvalidValue, node.span.clone(), format!("unknown difficulty `{text}`")).with_label("unknown difficulty");
+    let mut d =
+        Diagnostic::error(Code::InvalidValue, node.span.clone(), format!("unknown difficulty `{text}`")).with_label("unknown difficulty");
     d = match did_you_mean(&text, names) {
         Some(s) => d.with_help(format!("did you mean `{s}`?")),
         None => d.with_help(format!("difficulty is one of: {}", names.join(", "))),
@@ -188,10 +183,12 @@ fn is_import_spec(line: &str) -> bool {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
         ["from", module, "import", rest @ ..] if !rest.is_empty() => {
-            (dotted(module) || module.starts_with('.')) && rest.join(" ").split(',').all(|n| {
-                let parts: Vec<&str> = n.split_whitespace().collect();
-                matches!(parts.as_slice(), [a] if is_ident(a) || *a == "*") || matches!(parts.as_slice(), [a, "as", b] if is_ident(a) && is_ident(b))
-            })
+            (dotted(module) || module.starts_with('.'))
+                && rest.join(" ").split(',').all(|n| {
+                    let parts: Vec<&str> = n.split_whitespace().collect();
+                    matches!(parts.as_slice(), [a] if is_ident(a) || *a == "*")
+                        || matches!(parts.as_slice(), [a, "as", b] if is_ident(a) && is_ident(b))
+                })
         }
         ["import", rest @ ..] => !rest.is_empty() && is_import_spec(&rest.join(" ")),
         [module] => dotted(module),
@@ -216,7 +213,11 @@ fn code_source(r: &mut Reader, template: Option<&Node>, components: Option<&Node
                 }
             }
             if parts.is_empty() {
-                r.error(Diagnostic::error(Code::CodeSource, c.span.clone(), "`components` is empty").with_label("no code").with_help(format!("give at least one of: {}", Components::ORDER.join(", "))));
+                r.error(
+                    Diagnostic::error(Code::CodeSource, c.span.clone(), "`components` is empty")
+                        .with_label("no code")
+                        .with_help(format!("give at least one of: {}", Components::ORDER.join(", "))),
+                );
                 return None;
             }
             Some(CodeSource::Components(Components { parts }))
@@ -256,8 +257,13 @@ fn artifact(r: &mut Reader, node: &Node, at: std::ops::Range<usize>) -> Option<A
                 Some(k) => Some(k),
                 None => {
                     let names = ArtifactKind::ALL.map(ArtifactKind::as_str);
-                    let help = did_you_mean(&text, names).map_or_else(|| format!("kinds are: {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
-                    r.error(Diagnostic::error(Code::InvalidValue, n.span.clone(), format!("unknown artifact kind `{text}`")).with_label("unknown kind").with_help(help));
+                    let help = did_you_mean(&text, names)
+                        .map_or_else(|| format!("kinds are: {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
+                    r.error(
+                        Diagnostic::error(Code::InvalidValue, n.span.clone(), format!("unknown artifact kind `{text}`"))
+                            .with_label("unknown kind")
+                            .with_help(help),
+                    );
                     None
                 }
             }

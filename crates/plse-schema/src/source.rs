@@ -12,9 +12,7 @@ impl SourceFile {
     /// Wraps `text` under a display `name` (usually the path relative to the working dir).
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         let text = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         Self { name: name.into(), text, line_starts }
     }
 
@@ -56,10 +54,7 @@ impl SourceFile {
     pub fn offset_of(&self, line: usize, char_col: usize) -> usize {
         let start = self.line_start(line);
         let end = self.line_end(line);
-        self.text[start..end]
-            .char_indices()
-            .nth(char_col)
-            .map_or(end, |(i, _)| start + i)
+        self.text[start..end].char_indices().nth(char_col).map_or(end, |(i, _)| start + i)
     }
 
     /// Clamps an offset into the text and onto a char boundary.

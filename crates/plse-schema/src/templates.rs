@@ -98,8 +98,12 @@ pub fn template_error(source: &SourceFile, t: &TemplateText, err: &minijinja::Er
 
 fn render_help(err: &minijinja::Error) -> &'static str {
     match err.kind() {
-        minijinja::ErrorKind::OutOfFuel => "the template does too much work (an endless or huge loop?); templates must render in bounded time",
-        minijinja::ErrorKind::InvalidOperation if err.to_string().contains("recursion") => "recursion is limited; do not let macros call themselves without a bound",
+        minijinja::ErrorKind::OutOfFuel => {
+            "the template does too much work (an endless or huge loop?); templates must render in bounded time"
+        }
+        minijinja::ErrorKind::InvalidOperation if err.to_string().contains("recursion") => {
+            "recursion is limited; do not let macros call themselves without a bound"
+        }
         minijinja::ErrorKind::UndefinedError => "every variable must be a parameter (or `loop`, `range`, ...)",
         _ => "fix the template, or the parameter values it is given",
     }

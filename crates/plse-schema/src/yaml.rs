@@ -305,7 +305,10 @@ impl Builder<'_> {
                             self.diags.push(
                                 Diagnostic::error(Code::DuplicateKey, k.span.clone(), format!("duplicate key `{name}`"))
                                     .with_label("repeated here")
-                                    .with_note(format!("first defined at {}:{line}:{col}; YAML would silently keep only one", self.source.name())),
+                                    .with_note(format!(
+                                        "first defined at {}:{line}:{col}; YAML would silently keep only one",
+                                        self.source.name()
+                                    )),
                             );
                         }
                         entries.push((k, node));

@@ -1,6 +1,6 @@
 //! Snapshot tests: every invalid fixture's diagnostics (the error text is product), and the
 //! parsed shape of every valid fixture.
-#![allow(clippy::disallowed_methods)] // tests read their fixtures
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)] // tests read their fixtures; panics are test failures
 
 use plse_schema::{Code, RenderStyle, load, render_all};
 
@@ -32,7 +32,8 @@ fn valid_fixtures_load_without_errors() {
         let text = render_all(&file.diagnostics, &file.source, RenderStyle::Plain);
         assert!(!file.has_errors(), "{text}");
         let p = file.pattern.expect("valid fixture");
-        let params: Vec<String> = p.parameters.iter().map(|q| format!("{}: {} (default {})", q.name, q.kind.type_name(), q.default)).collect();
+        let params: Vec<String> =
+            p.parameters.iter().map(|q| format!("{}: {} (default {})", q.name, q.kind.type_name(), q.default)).collect();
         let summary = format!(
             "id: {}\nformat: {:?}\nversion: {}\ndifficulty: {}\nparameters:\n  {}\ntemplates: {}\nrequires: {:?}\nartifact: {:?}\npaired: {}\nwarnings:\n{text}",
             p.pattern_id,

@@ -1,1 +1,63 @@
-fn main() {}
+//! `cargo xtask`: the one entry point for project tasks, used by README, CI and people.
+//!
+//! - `ci` — everything CI checks: toolchain pieces, fmt, clippy (native and wasm32, `-D
+//!   warnings`), the test suite, the library lint, the catalogue, native/wasm byte-identity.
+//! - `wasm-check` — builds `web/` for wasm32 and compares its renders with `plse-batch`.
+//! - `catalog [--check]` — regenerates (or checks) AVAILABLE_PATTERNS.md.
+#![allow(clippy::disallowed_methods)] // a task runner runs processes and reads files
+
+mod ci;
+mod wasm_check;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run_all(),
+        Some("wasm-check") => wasm_check::check(),
+        Some("catalog") => ci::catalog(args.get(1).map(String::as_str) == Some("--check")),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | wasm-check | catalog [--check]>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// Runs a command in the workspace root with inherited output; fails on a non-zero exit.
+pub fn exec(program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("\n$ {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).current_dir(root()).status().map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
+}
+
+/// Runs a command and returns its stdout; fails on a non-zero exit.
+pub fn output(program: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(program).args(args).current_dir(root()).output().map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`{program} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Adds the wasm32 target when rustup lacks it (a fresh machine).
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let installed = output("rustup", &["target", "list", "--installed"])?;
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        exec("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
+    }
+    Ok(())
+}

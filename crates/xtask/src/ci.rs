@@ -1,0 +1,73 @@
+//! `cargo xtask ci` and `cargo xtask catalog`.
+
+use std::time::Instant;
+
+use crate::{ensure_wasm_target, exec, output, root};
+
+/// The shared crates (plus the web binding) that must build and lint clean for wasm32.
+const WASM_CRATES: &[&str] = &["-p", "plse-schema", "-p", "plse-sampling", "-p", "plse-render", "-p", "plse-web"];
+
+/// A named CI step.
+type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);
+
+pub fn run_all() -> Result<(), String> {
+    let steps: Vec<Step> = vec![
+        ("toolchain", Box::new(toolchain)),
+        ("fmt", Box::new(|| exec("cargo", &["fmt", "--all", "--check"]))),
+        ("clippy (native)", Box::new(|| exec("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))),
+        (
+            "clippy (wasm32)",
+            Box::new(|| {
+                let mut args = vec!["clippy", "--target", "wasm32-unknown-unknown", "--locked"];
+                args.extend_from_slice(WASM_CRATES);
+                args.extend_from_slice(&["--", "-D", "warnings"]);
+                exec("cargo", &args)
+            }),
+        ),
+        ("tests", Box::new(|| exec("cargo", &["test", "--workspace", "--locked"]))),
+        ("library lint", Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint"]))),
+        ("catalogue up to date", Box::new(|| catalog(true))),
+        ("native/wasm byte-identity", Box::new(crate::wasm_check::check)),
+    ];
+    let mut timings = Vec::new();
+    for (name, step) in &steps {
+        eprintln!("\n==> {name}");
+        let start = Instant::now();
+        step().map_err(|e| format!("step `{name}` failed: {e}"))?;
+        timings.push((name, start.elapsed()));
+    }
+    eprintln!("\nci: all {} steps passed", steps.len());
+    for (name, t) in timings {
+        eprintln!("  {:>7.1}s  {name}", t.as_secs_f64());
+    }
+    Ok(())
+}
+
+/// rustfmt and clippy ship with the default rustup profile but not the minimal one.
+fn toolchain() -> Result<(), String> {
+    let components = output("rustup", &["component", "list", "--installed"])?;
+    for c in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(c)) {
+            exec("rustup", &["component", "add", c])?;
+        }
+    }
+    ensure_wasm_target()
+}
+
+/// Regenerates AVAILABLE_PATTERNS.md, or with `check` fails when it is stale.
+pub fn catalog(check: bool) -> Result<(), String> {
+    let target = root().join("AVAILABLE_PATTERNS.md");
+    if !check {
+        return exec("cargo", &["run", "--quiet", "-p", "plse-batch", "--", "list", "--markdown", "AVAILABLE_PATTERNS.md"]);
+    }
+    let tmp = root().join("target/AVAILABLE_PATTERNS.check.md");
+    let tmp_arg = tmp.to_string_lossy().into_owned();
+    exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "list", "--markdown", &tmp_arg])?;
+    let fresh = std::fs::read_to_string(&tmp).map_err(|e| e.to_string())?;
+    let committed = std::fs::read_to_string(&target).unwrap_or_default();
+    if fresh != committed {
+        return Err("AVAILABLE_PATTERNS.md is out of date; run `cargo xtask catalog` and commit it".into());
+    }
+    eprintln!("AVAILABLE_PATTERNS.md is up to date");
+    Ok(())
+}
