@@ -214,3 +214,16 @@ fn contributing_example_is_the_library_file_and_valid() {
     let o = plse(&["lint", "patterns/enumerate_instead_of_range_len.yaml"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn a_fifty_megabyte_file_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("huge.yaml");
+    // Sparse: 50 MB long, no disk used; reading it would still cost time and memory.
+    std::fs::File::create(&big).unwrap().set_len(50 * 1024 * 1024).unwrap();
+    let o = plse(&["lint", big.to_str().unwrap(), "--patterns", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[file-too-large]: file is 52428800 bytes; a pattern file may have at most 1048576"), "{err}");
+    assert!(err.contains("huge.yaml:1:1"), "{err}");
+}

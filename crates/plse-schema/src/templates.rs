@@ -25,7 +25,8 @@ fn map_offset(source: &SourceFile, t: &TemplateText, off: usize) -> usize {
     // skipping what YAML removed (indentation, escapes) and letting folded spaces match line
     // breaks, and stop at `off`.
     let content = raw_content(source, t.origin);
-    let text = &t.text[..off.min(t.text.len())];
+    // Offsets come from the template engine and may point inside a multi-byte character.
+    let text = &t.text[..t.text.floor_char_boundary(off.min(t.text.len()))];
     let mut src = content.iter().peekable();
     let mut last = content.first().map_or(t.span.start, |(o, _)| *o);
     for tc in text.chars() {
