@@ -5,7 +5,7 @@ use std::time::Instant;
 use crate::{ensure_wasm_target, exec, output, root};
 
 /// The shared crates (plus the web binding) that must build and lint clean for wasm32.
-const WASM_CRATES: &[&str] = &["-p", "plse-schema", "-p", "plse-sampling", "-p", "plse-render", "-p", "plse-web"];
+const WASM_CRATES: &[&str] = &["-p", "plse-schema", "-p", "plse-sampling", "-p", "plse-render", "-p", "plse-dedup", "-p", "plse-web"];
 
 /// A named CI step.
 type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);

@@ -1,0 +1,131 @@
+//! The online deduplicator: accepts a sample or names the earlier one it duplicates.
+
+use std::collections::HashMap;
+
+use crate::minhash::{Hasher, Params, Signature, jaccard};
+use crate::normalize::exact_key;
+
+/// Why a sample was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Duplicate {
+    /// Same normalised code as the sample with this key.
+    Exact {
+        /// Key of the earlier sample.
+        of: String,
+    },
+    /// Estimated Jaccard similarity at or above the threshold with an earlier sample.
+    Near {
+        /// Key of the earlier sample.
+        of: String,
+        /// Estimated similarity.
+        similarity: f64,
+    },
+}
+
+/// Counts of what the index has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Samples accepted.
+    pub unique: usize,
+    /// Refused as exact duplicates.
+    pub exact: usize,
+    /// Refused as near-duplicates.
+    pub near: usize,
+}
+
+/// Exact and near-duplicate detection over a stream of samples.
+#[derive(Debug, Clone)]
+pub struct Deduper {
+    hasher: Hasher,
+    exact: HashMap<String, String>,
+    bands: Vec<HashMap<u64, Vec<usize>>>,
+    entries: Vec<(String, Signature)>,
+    counts: Counts,
+}
+
+impl Deduper {
+    /// An empty index.
+    pub fn new(params: Params) -> Self {
+        Self {
+            bands: vec![HashMap::new(); params.bands],
+            hasher: Hasher::new(params),
+            exact: HashMap::new(),
+            entries: Vec::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// Checks `code` against everything accepted so far; when it is new, records it under
+    /// `key` and returns `Ok(())`.
+    pub fn check_and_insert(&mut self, key: &str, code: &str) -> Result<(), Duplicate> {
+        let exact = exact_key(code);
+        if let Some(of) = self.exact.get(&exact) {
+            self.counts.exact += 1;
+            return Err(Duplicate::Exact { of: of.clone() });
+        }
+        let sig = self.hasher.signature(code);
+        let keys = self.hasher.band_keys(&sig);
+        let threshold = self.hasher.params().threshold;
+        let mut best: Option<(usize, f64)> = None;
+        for (band, k) in keys.iter().enumerate() {
+            for &i in self.bands[band].get(k).into_iter().flatten() {
+                let sim = jaccard(&sig, &self.entries[i].1);
+                if sim >= threshold && best.is_none_or(|(_, s)| sim > s) {
+                    best = Some((i, sim));
+                }
+            }
+        }
+        if let Some((i, similarity)) = best {
+            self.counts.near += 1;
+            return Err(Duplicate::Near { of: self.entries[i].0.clone(), similarity });
+        }
+        let idx = self.entries.len();
+        for (band, k) in keys.into_iter().enumerate() {
+            self.bands[band].entry(k).or_default().push(idx);
+        }
+        self.exact.insert(exact, key.to_owned());
+        self.entries.push((key.to_owned(), sig));
+        self.counts.unique += 1;
+        Ok(())
+    }
+
+    /// What has been seen so far.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(name: &str, n: usize) -> String {
+        (0..n).map(|i| format!("def {name}_{i}(x):\n    return x * {i} + len(str(x))\n\n")).collect()
+    }
+
+    #[test]
+    fn exact_near_and_distinct() {
+        let mut d = Deduper::new(Params::default());
+        assert_eq!(d.check_and_insert("a", &program("alpha", 20)), Ok(()));
+        // Reformatted and commented: exact duplicate after normalisation.
+        let reformatted = program("alpha", 20).replace("    return", "      return") + "# trailing note\n";
+        assert_eq!(d.check_and_insert("b", &reformatted), Err(Duplicate::Exact { of: "a".into() }));
+        // One function renamed out of twenty: near duplicate.
+        let near = program("alpha", 20).replacen("alpha_3", "beta_3", 1);
+        assert!(matches!(d.check_and_insert("c", &near), Err(Duplicate::Near { ref of, similarity }) if of == "a" && similarity >= 0.7));
+        assert_eq!(d.check_and_insert("d", &program("gamma", 3).replace("len(str(x))", "x ** 2 - 7")), Ok(()));
+        assert_eq!(d.counts(), Counts { unique: 2, exact: 1, near: 1 });
+    }
+
+    #[test]
+    fn threshold_is_configurable() {
+        let a = program("alpha", 10);
+        let b = program("alpha", 10).replacen("alpha_1", "one", 1).replacen("alpha_2", "two", 1).replacen("alpha_5", "five", 1);
+        let mut strict = Deduper::new(Params::with_threshold(0.95));
+        strict.check_and_insert("a", &a).unwrap();
+        assert!(strict.check_and_insert("b", &b).is_ok(), "below 0.95: kept");
+        let mut loose = Deduper::new(Params::with_threshold(0.5));
+        loose.check_and_insert("a", &a).unwrap();
+        assert!(loose.check_and_insert("b", &b).is_err(), "above 0.5: dropped");
+    }
+}
