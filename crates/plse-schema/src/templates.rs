@@ -135,6 +135,11 @@ pub(crate) fn check(templates: &[TemplateText], declared: &[String], source: &So
             None => all.clone(),
         };
         let extra: &[&str] = if t.name.starts_with("validation.unit_test_snippets") { TEST_GLOBALS } else { &[] };
+        // minijinja's analysis scopes a `{% set %}` inside `{% if %}` to the branch, while
+        // rendering (like Jinja2) sees it after the block: names the template assigns itself are
+        // not parameters it lacks. A real use-before-set still fails at render time (lint).
+        let assigned = assigned_names(&t.text);
+        let undeclared: std::collections::HashSet<String> = undeclared.into_iter().filter(|n| !assigned.contains(n.as_str())).collect();
         for name in &undeclared {
             if all.contains(&name.as_str()) {
                 used.insert(name.clone());
@@ -194,5 +199,46 @@ fn in_jinja_region(before: &str) -> bool {
         (Some(o), Some(c)) => o > c,
         (Some(_), None) => true,
         _ => false,
+    }
+}
+
+/// Names a template binds itself: `{% set a, b = ... %}`, `{% for x, y in ... %}`,
+/// `{% macro m(p, q=1) %}`.
+fn assigned_names(text: &str) -> std::collections::HashSet<&str> {
+    fn idents(s: &str) -> impl Iterator<Item = &str> {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'))
+    }
+    let mut out = std::collections::HashSet::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{%") {
+        let after = &rest[open + 2..];
+        let close = after.find("%}").unwrap_or(after.len());
+        let tag = after[..close].trim_start_matches(['-', '+']).trim();
+        if let Some(body) = tag.strip_prefix("set ") {
+            out.extend(idents(body.split('=').next().unwrap_or("")));
+        } else if let Some(body) = tag.strip_prefix("for ") {
+            out.extend(idents(body.split(" in ").next().unwrap_or("")));
+        } else if let Some(body) = tag.strip_prefix("macro ") {
+            let (name, params) = body.split_once('(').unwrap_or((body, ""));
+            out.extend(idents(name));
+            for p in params.split(')').next().unwrap_or("").split(',') {
+                out.extend(idents(p.split('=').next().unwrap_or("")));
+            }
+        }
+        rest = &after[close..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assigned_names;
+
+    #[test]
+    fn finds_names_the_template_binds() {
+        let t = "{% if x %}{% set result = 1 %}{% endif %}{%- for k, v in d.items() %}{% endfor %}{% macro m(a, b=2) %}{% endmacro %}";
+        let mut names: Vec<&str> = assigned_names(t).into_iter().collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a", "b", "k", "m", "result", "v"]);
     }
 }
