@@ -146,3 +146,24 @@ fn every_library_pattern_loads_renders_and_varies() {
         assert!(p.explanation.is_some(), "{} has no explanation", p.pattern_id);
     }
 }
+
+#[test]
+fn the_meta_pattern_emits_valid_patterns() {
+    let lib = library();
+    let (entry, meta) = lib.find("plse.meta.paired_pattern_generator").expect("meta-pattern in the library");
+    let prepared = Prepared::new(meta, &entry.category).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for seed in 0..24 {
+        let emitted = prepared.render(seed, 0, &Overrides::none()).unwrap();
+        let file = load("emitted.yaml", emitted.code.as_bytes());
+        let text = plse_schema::render_all(&file.diagnostics, &file.source, plse_schema::RenderStyle::Plain);
+        let pattern = file.pattern.unwrap_or_else(|| panic!("seed {seed} emitted an invalid pattern:\n{text}\n{}", emitted.code));
+        assert!(file.diagnostics.is_empty(), "seed {seed}: {text}");
+        assert!(pattern.is_paired(), "the meta-pattern teaches paired patterns");
+        // And what it emits renders in turn.
+        let inner = Prepared::new(&pattern, "emitted").unwrap().render(seed, 1, &Overrides::none()).unwrap();
+        assert_ne!(inner.pair.as_ref().unwrap().flawed.code, inner.pair.as_ref().unwrap().fixed.code);
+        ids.insert(pattern.pattern_id);
+    }
+    assert!(ids.len() >= 3, "the meta-pattern should emit several distinct patterns: {ids:?}");
+}
