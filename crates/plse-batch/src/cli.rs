@@ -21,8 +21,52 @@ pub enum Command {
     List(ListArgs),
     /// Render one sample of a pattern (by id or file) for a seed and index.
     Render(RenderArgs),
-    /// Check patterns: schema, templates, and rendering over several seeds.
+    /// Check patterns: schema, templates, and rendering over several seeds; with --exec, the
+    /// full validation pipeline in the sandbox.
     Lint(LintArgs),
+    /// Create or complete the Python environment validation runs in.
+    Setup(SetupArgs),
+    /// Internal: the sandbox launcher (started by plse-batch itself).
+    #[command(name = "__sandbox-worker", hide = true)]
+    SandboxWorker(crate::sandbox::launch::LaunchArgs),
+}
+
+/// `setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Packages to install: core (ruff), science, ml, web, or all.
+    #[arg(long, value_enum, default_value = "core")]
+    pub tier: crate::pyenv::Tier,
+    /// Where the venv lives (default: $PLSE_VENV, /opt/plse/venv as root, else ~/.local/share/plse/venv).
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    /// The interpreter to build the venv from (default: the system python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+}
+
+/// How pattern code is executed (lint --exec, generate).
+#[derive(Debug, Args, Clone)]
+pub struct ExecArgs {
+    /// The Python environment (see `setup`).
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    /// Parallel workers (default: one per core).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Wall-clock limit per test run, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Address-space limit per test run, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub memory_mb: u64,
+    /// Lint rule prefixes that reject a sample (comma-separated); other findings are recorded.
+    #[arg(long, value_delimiter = ',', default_value = "E9,F63,F7,F82")]
+    pub reject_rules: Vec<String>,
+    /// Run pattern code WITHOUT the sandbox (no namespaces, no uid drop, no Landlock or
+    /// seccomp). Only for patterns you trust, on machines where root is not available.
+    #[arg(long)]
+    pub unsafe_no_sandbox: bool,
 }
 
 /// Where the library lives.
@@ -85,4 +129,9 @@ pub struct LintArgs {
     /// Treat warnings as failures.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Also run the validation pipeline (syntax, ruff, sandboxed tests) on every seed.
+    #[arg(long)]
+    pub exec: bool,
+    #[command(flatten)]
+    pub exec_args: ExecArgs,
 }

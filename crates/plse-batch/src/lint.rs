@@ -54,39 +54,50 @@ pub fn run(args: &LintArgs) -> Result<i32> {
     let reports: Vec<Option<LintReport>> =
         selected.par_iter().map(|e| e.file.pattern.as_ref().map(|p| lint(p, &e.category, &e.file.source, seeds.clone()))).collect();
 
+    let exec = if args.exec { Some(exec_results(args, &selected, seeds.clone())?) } else { None };
+
     let mut rows = Vec::new();
     let (mut failed, mut warned) = (0, 0);
-    for (e, report) in selected.iter().zip(&reports) {
+    for (n, (e, report)) in selected.iter().zip(&reports).enumerate() {
         let extra = report.as_ref().map_or(&[][..], |r| &r.diagnostics[..]);
         print_diagnostics(&e.file, extra);
         let all = e.file.diagnostics.iter().chain(extra);
         let errors = all.clone().filter(|d| d.severity == Severity::Error).count();
         let warnings = all.filter(|d| d.severity == Severity::Warning).count();
-        let fails = errors > 0 || (args.deny_warnings && warnings > 0);
+        let exec_row = exec.as_ref().map(|x| &x[n]);
+        if let Some(Some(x)) = exec_row {
+            for (reason, seeds) in &x.failures {
+                let list: Vec<String> = seeds.iter().take(6).map(u64::to_string).collect();
+                eprintln!("error[validation]: {}: {reason}\n  = note: seeds {}\n", e.rel_path, list.join(", "));
+            }
+        }
+        let exec_failed = exec_row.is_some_and(|x| x.as_ref().is_some_and(|x| x.passed < x.tried));
+        let fails = errors > 0 || exec_failed || (args.deny_warnings && warnings > 0);
         failed += usize::from(fails);
         warned += usize::from(warnings > 0);
         let id = e.file.pattern.as_ref().map_or_else(|| "—".to_owned(), |p| p.pattern_id.clone());
         let (rendered, distinct) = report
             .as_ref()
             .map_or(("—".to_owned(), "—".to_owned()), |r| (format!("{}/{}", r.rendered, r.tried), r.distinct.to_string()));
-        rows.push(vec![
-            if fails {
-                "FAIL"
-            } else if warnings > 0 {
-                "warn"
-            } else {
-                "ok"
-            }
-            .to_owned(),
-            e.rel_path.clone(),
-            id,
-            rendered,
-            distinct,
-            errors.to_string(),
-            warnings.to_string(),
-        ]);
+        let status = if fails {
+            "FAIL"
+        } else if warnings > 0 {
+            "warn"
+        } else {
+            "ok"
+        };
+        let mut row = vec![status.to_owned(), e.rel_path.clone(), id, rendered, distinct, errors.to_string(), warnings.to_string()];
+        if let Some(x) = exec_row {
+            row.push(x.as_ref().map_or("—".into(), |x| format!("{}/{}", x.passed, x.tried)));
+            row.push(x.as_ref().map_or("—".into(), |x| format!("{:.1}", x.mean_ms)));
+        }
+        rows.push(row);
     }
-    print!("{}", table(&["STATUS", "FILE", "PATTERN", "RENDERED", "DISTINCT", "ERRORS", "WARNINGS"], &rows));
+    let mut header = vec!["STATUS", "FILE", "PATTERN", "RENDERED", "DISTINCT", "ERRORS", "WARNINGS"];
+    if exec.is_some() {
+        header.extend(["VALIDATED", "MS/SAMPLE"]);
+    }
+    print!("{}", table(&header, &rows));
     println!(
         "{} files linted over {} seeds: {} ok, {} failed, {} with warnings",
         rows.len(),
@@ -96,4 +107,56 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         warned
     );
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// What executing one pattern's samples found.
+struct ExecRow {
+    tried: usize,
+    passed: usize,
+    mean_ms: f64,
+    failures: Vec<(String, Vec<u64>)>,
+}
+
+/// Renders sample 0 of each seed of every usable pattern and runs the full pipeline on them.
+fn exec_results(args: &LintArgs, selected: &[&plse_schema::Entry], seeds: std::ops::Range<u64>) -> Result<Vec<Option<ExecRow>>> {
+    use plse_render::Prepared;
+    use plse_sampling::Overrides;
+    let usable: Vec<&plse_schema::Pattern> = selected.iter().filter_map(|e| e.file.pattern.as_ref()).collect();
+    let ctx = crate::exec::Context::new(&args.exec_args, usable.iter().copied())?;
+    let mut samples = Vec::new();
+    let mut owner = Vec::new();
+    for (n, e) in selected.iter().enumerate() {
+        let Some(p) = &e.file.pattern else { continue };
+        let Ok(prepared) = Prepared::new(p, &e.category) else { continue };
+        for seed in seeds.clone() {
+            if let Ok(s) = prepared.render(seed, 0, &Overrides::none()) {
+                samples.push((p, s));
+                owner.push((n, seed));
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let verdicts = ctx.validate_all(&samples)?;
+    eprintln!("validated {} samples in {:.1}s on {} workers", samples.len(), started.elapsed().as_secs_f64(), ctx.jobs);
+    let mut rows: Vec<Option<ExecRow>> = selected
+        .iter()
+        .map(|e| e.file.pattern.as_ref().map(|_| ExecRow { tried: 0, passed: 0, mean_ms: 0.0, failures: Vec::new() }))
+        .collect();
+    for ((n, seed), v) in owner.into_iter().zip(verdicts) {
+        let Some(row) = rows[n].as_mut() else { continue };
+        row.tried += 1;
+        row.mean_ms += v.stages.iter().map(|s| s.duration_ms).sum::<f64>();
+        if v.ok {
+            row.passed += 1;
+        } else if let Some(reason) = v.reason() {
+            match row.failures.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, seeds)) => seeds.push(seed),
+                None => row.failures.push((reason, vec![seed])),
+            }
+        }
+    }
+    for row in rows.iter_mut().flatten() {
+        row.mean_ms /= row.tried.max(1) as f64;
+    }
+    Ok(rows)
 }

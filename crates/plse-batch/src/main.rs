@@ -2,13 +2,19 @@
 //! files, threads and the terminal; all pattern logic lives in `plse-schema`,
 //! `plse-sampling` and `plse-render`.
 
+mod artifact;
 mod atomic;
 mod cli;
 mod discover;
+mod exec;
 mod lint;
+mod lint_py;
 mod list;
+mod pyenv;
 mod render;
 mod report;
+mod sandbox;
+mod validate;
 
 use clap::Parser;
 
@@ -18,6 +24,11 @@ fn main() {
         cli::Command::List(a) => list::run(a),
         cli::Command::Render(a) => render::run(a),
         cli::Command::Lint(a) => lint::run(a),
+        cli::Command::Setup(a) => {
+            let dir = a.venv.clone().unwrap_or_else(pyenv::default_dir);
+            pyenv::setup(&dir, a.tier, a.python.as_deref()).map(|_| 0)
+        }
+        cli::Command::SandboxWorker(a) => sandbox::launch::run(a),
     };
     let code = match result {
         Ok(code) => code,

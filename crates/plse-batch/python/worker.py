@@ -1,0 +1,351 @@
+"""PLSE sandbox worker: runs inside the sandbox (own namespaces, unprivileged uid, Landlock,
+seccomp) and executes untrusted sample code, one forked child per run.
+
+Protocol: one JSON request per line on stdin, one JSON response per line on stdout. The first
+line written is a hello. The worker is PID 1 of its PID namespace, so after each run it can
+SIGKILL every other process in the namespace (escaped daemons included) and reap zombies.
+"""
+
+import ctypes
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+
+SCRATCH = os.getcwd()
+OUTPUT_CAP = 64 * 1024
+PROTOCOL_OUT = os.fdopen(os.dup(1), "w", buffering=1)
+
+
+def landlock_scope_signals():
+    """Nested Landlock domain that stops this process signalling processes outside it (the
+    worker). Kernel >= 6.12 (ABI 6); silently absent on older kernels: the PID namespace and
+    the host's restart still contain a killed worker."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+        syscall.restype = ctypes.c_long
+        abi = syscall(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, VERSION)
+        if abi < 6:
+            return abi
+
+        class Attr(ctypes.Structure):
+            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+        attr = Attr(0, 0, 0x1 | 0x2)  # LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL
+        fd = syscall(444, ctypes.byref(attr), ctypes.sizeof(attr), 0)
+        if fd < 0:
+            return -1
+        rc = syscall(446, fd, 0)  # landlock_restrict_self
+        os.close(fd)
+        return abi if rc == 0 else -1
+    except Exception:
+        return -1
+
+
+def read_capped(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    try:
+        data = os.read(fd, OUTPUT_CAP + 1)
+    finally:
+        os.close(fd)
+    text = data[:OUTPUT_CAP].decode("utf-8", errors="replace")
+    return text + ("\n[output truncated]" if len(data) > OUTPUT_CAP else "")
+
+
+def clean_scratch():
+    for root, dirs, files in os.walk(SCRATCH, topdown=False):
+        for name in files:
+            try:
+                os.unlink(os.path.join(root, name))
+            except OSError:
+                pass
+        for name in dirs:
+            path = os.path.join(root, name)
+            try:
+                if os.path.islink(path):
+                    os.unlink(path)
+                else:
+                    os.rmdir(path)
+            except OSError:
+                pass
+
+
+def kill_rest(pgid):
+    """SIGKILL what a run left behind. As PID 1 of its own PID namespace (the sandbox), the
+    worker kills every other process of the namespace, escaped daemons included. Anywhere
+    else (--unsafe-no-sandbox) kill(-1) would reach every process of the uid, so only the
+    child's process group is killed."""
+    try:
+        if os.getpid() == 1:
+            os.kill(-1, signal.SIGKILL)
+        else:
+            os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def sweep(pgid):
+    """Kill what is left of a run and reap every child; returns exit statuses by pid."""
+    kill_rest(pgid)
+    statuses = {}
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.001)
+            kill_rest(pgid)
+            continue
+        statuses[pid] = status
+    return statuses
+
+
+def child(run, limits, verdict_w, nonce):
+    """In the forked child: limits, redirections, then the untrusted code."""
+    import resource
+
+    os.setpgid(0, 0)
+    landlock_scope_signals()
+    cpu = int(limits.get("cpu_seconds", 10))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    mem = int(limits.get("memory_bytes", 0))
+    if mem:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    fsize = int(limits.get("file_bytes", 16 * 1024 * 1024))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    out = os.open("stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    err = os.open("stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    # Keep only stdio and the verdict pipe: no protocol pipe, no other inherited fd.
+    os.closerange(3, verdict_w)
+    os.closerange(verdict_w + 1, 65536)
+    sys.stdout = os.fdopen(1, "w", buffering=1)
+    sys.stderr = os.fdopen(2, "w", buffering=1)
+    sys.stdin = open(os.devnull)
+
+    if run["kind"] == "compile":
+        # Syntax stage: parse and compile only, nothing runs.
+        try:
+            compile(run["source"], run.get("filename", "sample.py"), "exec")
+        except BaseException:
+            traceback.print_exc(limit=0)
+            sys.stderr.flush()
+            os._exit(1)
+        os.write(verdict_w, f"{nonce} PASS 1\n".encode())
+        os._exit(0)
+
+    if run["kind"] == "shell":
+        env = {"PATH": limits["path"], "HOME": SCRATCH, "TMPDIR": SCRATCH, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+        os.close(verdict_w)
+        os.execve("/bin/sh", ["/bin/sh", "-c", run["command"]], env)
+
+    verdict = os.fdopen(verdict_w, "w")
+    filename = run.get("filename", "test_sample.py")
+    source = run["source"]
+    namespace = {"__name__": "__main__", "__file__": os.path.join(SCRATCH, filename), "__builtins__": __builtins__}
+    tests_run = 1
+    try:
+        code = compile(source, filename, "exec")
+        exec(code, namespace)  # noqa: S102 - this is the sandboxed execution
+        tests_run = run_testcases(namespace)
+    except SystemExit as e:
+        print(f"plse: the sample called sys.exit({e.code!r}); a sample must run to completion", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(3)
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    if tests_run < 1:
+        print("plse: no test ran", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(4)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    verdict.write(f"{nonce} PASS {tests_run}\n")
+    verdict.flush()
+    os._exit(0)
+
+
+def snapshot_unittest():
+    """The unittest machinery as it is before any sample runs, so a sample that monkeypatches
+    it (``TestResult.wasSuccessful = lambda self: True``) is undone before its tests run."""
+    import unittest
+
+    classes = [unittest.TestCase, unittest.TestResult, unittest.TextTestResult, unittest.TextTestRunner, unittest.TestSuite, unittest.suite.BaseTestSuite, unittest.TestLoader]
+    return unittest, [(c, dict(vars(c))) for c in classes]
+
+
+UNITTEST, UNITTEST_SNAPSHOT = snapshot_unittest()
+
+
+def restore_unittest():
+    for cls, saved in UNITTEST_SNAPSHOT:
+        for name in list(vars(cls)):
+            if name not in saved:
+                try:
+                    delattr(cls, name)
+                except (AttributeError, TypeError):
+                    pass
+        for name, value in saved.items():
+            if name in ("__dict__", "__weakref__"):
+                continue
+            try:
+                setattr(cls, name, value)
+            except (AttributeError, TypeError):
+                pass
+
+
+def run_testcases(namespace):
+    """unittest.TestCase classes the script defined are run; otherwise the script itself is
+    the one test. Returns how many tests ran (0 means none did)."""
+    unittest = UNITTEST
+    restore_unittest()
+    cases = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, unittest.TestCase) and v.__module__ == "__main__"]
+    if not cases:
+        return 1
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=1).run(suite)
+    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    if bad:
+        raise AssertionError(f"{len(result.failures)} failures, {len(result.errors)} errors in unittest cases")
+    return result.testsRun - len(result.skipped)
+
+
+def execute(run, limits):
+    nonce = os.urandom(16).hex()
+    verdict_r, verdict_w = os.pipe()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(verdict_r)
+            child(run, limits, verdict_w, nonce)
+        finally:
+            os._exit(70)
+    os.close(verdict_w)
+    try:
+        os.setpgid(pid, pid)  # also set by the child: whichever runs first wins the race
+    except OSError:
+        pass
+    timeout = float(limits.get("timeout_seconds", 10))
+    deadline = start + timeout
+    chunks = []
+    timed_out = False
+    status = None
+    # Poll the verdict pipe and the child together: grandchildren may hold the pipe open
+    # forever, so EOF is not a reliable end; the child's exit is, and the deadline bounds both.
+    os.set_blocking(verdict_r, False)
+    while True:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = st
+        left = deadline - time.monotonic()
+        if status is None and left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([verdict_r], [], [], 0 if status is not None else min(left, 0.005))
+        if ready:
+            try:
+                data = os.read(verdict_r, 256)
+            except BlockingIOError:
+                data = b""
+            if data:
+                chunks.append(data)
+                if sum(map(len, chunks)) > 256:
+                    break
+                continue
+            if status is None:
+                # EOF before the child was reaped: it is exiting; wait for it (bounded).
+                continue
+        if status is not None:
+            break
+    swept = sweep(pid)
+    if status is None:
+        status = swept.get(pid)
+    os.close(verdict_r)
+    duration = time.monotonic() - start
+    verdict = b"".join(chunks).decode("utf-8", errors="replace").strip()
+    exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
+    if run["kind"] == "shell":
+        ok = exit_code == 0 and not timed_out
+        tests_run = 1 if ok else 0
+    else:
+        parts = verdict.split()
+        ok = not timed_out and exit_code == 0 and len(parts) == 3 and parts[0] == nonce and parts[1] == "PASS"
+        tests_run = int(parts[2]) if ok else 0
+    return {
+        "name": run.get("name", ""),
+        "ok": ok,
+        "exit_code": exit_code,
+        "timed_out": timed_out,
+        "duration_ms": round(duration * 1000, 3),
+        "tests_run": tests_run,
+        "stdout": read_capped("stdout.txt"),
+        "stderr": read_capped("stderr.txt"),
+    }
+
+
+def handle(request):
+    clean_scratch()
+    for name, content in request.get("files", {}).items():
+        if os.path.isabs(name) or ".." in name.split("/"):
+            raise ValueError(f"bad file name {name!r}")
+        parent = os.path.dirname(name)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+    results = [execute(run, request.get("limits", {})) for run in request.get("runs", [])]
+    clean_scratch()
+    return {"id": request.get("id"), "runs": results}
+
+
+def main():
+    preload = [m for m in sys.argv[1:] if m]
+    loaded, failed = [], {}
+    for module in preload:
+        try:
+            __import__(module)
+            loaded.append(module)
+        except Exception as e:  # reported to the host, which fails the pattern clearly
+            failed[module] = f"{type(e).__name__}: {e}"
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "landlock_abi": landlock_probe(), "preloaded": loaded, "preload_errors": failed}
+    PROTOCOL_OUT.write(json.dumps(hello) + "\n")
+    for line in sys.stdin:
+        try:
+            response = handle(json.loads(line))
+        except Exception as e:
+            response = {"error": f"{type(e).__name__}: {e}"}
+        PROTOCOL_OUT.write(json.dumps(response) + "\n")
+
+
+def landlock_probe():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        return int(libc.syscall(444, None, 0, 1))
+    except Exception:
+        return -1
+
+
+if __name__ == "__main__":
+    # Our own stdout is the protocol channel (duplicated above); nothing else may write to it.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")
+    main()

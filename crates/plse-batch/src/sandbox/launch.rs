@@ -1,0 +1,215 @@
+//! The sandbox launcher: `plse-batch __sandbox-worker`, started by the host for each worker.
+//! Single-threaded and about to `exec`, so it may allocate freely while it builds the box.
+//!
+//! Order matters: namespaces → private mounts → a size-capped tmpfs for scratch → fork (the
+//! child is PID 1 of the new PID namespace) → rlimits → Landlock (after the tmpfs mount: a
+//! rule on a directory does not cover a tmpfs mounted over it later) → drop to the slot's
+//! unprivileged uid → no_new_privs + seccomp → exec the Python worker with an empty
+//! environment.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, path_beneath_rules,
+};
+use nix::libc;
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Gid, Uid, fork, setgroups, setresgid, setresuid};
+use seccompiler::{BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
+
+/// Arguments of the hidden launcher subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LaunchArgs {
+    /// Unprivileged uid (and gid) the worker runs as.
+    #[arg(long)]
+    pub uid: u32,
+    /// Directory the scratch tmpfs is mounted on (created by the host, empty).
+    #[arg(long)]
+    pub scratch: PathBuf,
+    /// Size of the scratch tmpfs in bytes.
+    #[arg(long)]
+    pub scratch_bytes: u64,
+    /// Most processes and threads the slot uid may have.
+    #[arg(long)]
+    pub nproc: u64,
+    /// The venv (read-only inside).
+    #[arg(long)]
+    pub venv: PathBuf,
+    /// The worker script.
+    #[arg(long)]
+    pub worker: PathBuf,
+    /// Modules the worker imports before serving (comma-separated).
+    #[arg(long, default_value = "")]
+    pub preload: String,
+}
+
+/// Builds the sandbox and execs the worker; returns only on failure.
+pub fn run(args: &LaunchArgs) -> Result<i32> {
+    if args.uid == 0 {
+        bail!("refusing to run sandboxed code as root");
+    }
+    unshare(
+        CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS,
+    )
+    .context("unshare(mount, net, pid, ipc, uts namespaces)")?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).context("making mounts private")?;
+    let opts = format!("size={},mode=0700,uid={},gid={}", args.scratch_bytes, args.uid, args.uid);
+    mount(Some("tmpfs"), &args.scratch, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(opts.as_str()))
+        .with_context(|| format!("mounting the scratch tmpfs on {}", args.scratch.display()))?;
+    // SAFETY: this process is single-threaded (the launcher starts no threads), so fork is sound.
+    #[allow(unsafe_code)]
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Parent { child } => loop {
+            // The launcher only waits: it stays root, outside the new PID namespace, holding nothing.
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+                Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+                Ok(_) => continue,
+                Err(e) => bail!("waiting for the worker: {e}"),
+            }
+        },
+        ForkResult::Child => {
+            let err = become_worker(args).unwrap_err();
+            eprintln!("plse sandbox: {err:#}");
+            std::process::exit(111);
+        }
+    }
+}
+
+fn become_worker(args: &LaunchArgs) -> Result<std::convert::Infallible> {
+    std::env::set_current_dir(&args.scratch).context("entering scratch")?;
+    setrlimit(Resource::RLIMIT_NPROC, args.nproc, args.nproc).context("RLIMIT_NPROC")?;
+    setrlimit(Resource::RLIMIT_NOFILE, 512, 512).context("RLIMIT_NOFILE")?;
+    setrlimit(Resource::RLIMIT_CORE, 0, 0).context("RLIMIT_CORE")?;
+    landlock(args)?;
+    let id = Gid::from_raw(args.uid);
+    setgroups(&[]).context("setgroups")?;
+    setresgid(id, id, id).context("setresgid")?;
+    let uid = Uid::from_raw(args.uid);
+    setresuid(uid, uid, uid).context("setresuid")?;
+    if nix::unistd::geteuid().is_root() {
+        bail!("still root after setresuid");
+    }
+    nix::sys::prctl::set_no_new_privs().context("no_new_privs")?;
+    for filter in seccomp_filters()? {
+        seccompiler::apply_filter(&filter).context("installing the seccomp filter")?;
+    }
+    let python = CString::new(args.venv.join("bin/python").into_os_string().into_encoded_bytes())?;
+    let worker = CString::new(args.worker.clone().into_os_string().into_encoded_bytes())?;
+    let mut argv = vec![python.clone(), CString::new("-I")?, CString::new("-B")?, worker];
+    for m in args.preload.split(',').filter(|m| !m.is_empty()) {
+        argv.push(CString::new(m)?);
+    }
+    let path = format!("PATH={}:/usr/local/bin:/usr/bin:/bin", args.venv.join("bin").display());
+    let home = format!("HOME={}", args.scratch.display());
+    let tmp = format!("TMPDIR={}", args.scratch.display());
+    let env: Vec<CString> =
+        [path.as_str(), home.as_str(), tmp.as_str(), "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1", "MPLBACKEND=Agg", "OMP_NUM_THREADS=1"]
+            .iter()
+            .map(|s| CString::new(*s))
+            .collect::<Result<_, _>>()?;
+    nix::unistd::execve(&python, &argv, &env).context("exec python")
+}
+
+/// Read-only: system directories, the venv and the worker script. Read-write: the scratch
+/// tmpfs and /dev/null. No TCP bind/connect (ABI 4+), no signals or abstract sockets to
+/// processes outside the sandbox (ABI 6+). Best effort on older kernels, where namespaces, the
+/// uid and seccomp still hold.
+fn landlock(args: &LaunchArgs) -> Result<()> {
+    let abi = ABI::V6;
+    let worker_dir = args.worker.parent().unwrap_or(Path::new("/"));
+    let read: Vec<PathBuf> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"]
+        .iter()
+        .map(PathBuf::from)
+        .chain([args.venv.clone(), worker_dir.to_path_buf()])
+        .filter(|p| p.exists())
+        .collect();
+    let devices: Vec<&str> =
+        ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"].into_iter().filter(|p| Path::new(p).exists()).collect();
+    let status = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(AccessFs::from_all(abi))?
+        .handle_access(AccessNet::from_all(abi))?
+        .scope(Scope::from_all(abi))?
+        .create()?
+        .add_rules(path_beneath_rules(&read, AccessFs::from_read(abi)))?
+        .add_rules(path_beneath_rules(devices, AccessFs::ReadFile | AccessFs::WriteFile))?
+        .add_rules(path_beneath_rules([&args.scratch], AccessFs::from_all(abi)))?
+        .restrict_self()
+        .context("landlock")?;
+    let _ = status; // Not enforced on kernels without Landlock; reported by the worker's hello.
+    Ok(())
+}
+
+/// Syscalls untrusted code never needs and that open paths out of the box: other socket
+/// families than AF_UNIX, ptrace and cross-process memory access, namespace and mount
+/// manipulation, kernel keyrings, BPF, perf, io_uring (it bypasses seccomp), module and
+/// reboot calls. `clone` with namespace flags fails; `clone3` (flags behind a pointer)
+/// reports ENOSYS so libc falls back to `clone`.
+fn seccomp_filters() -> Result<Vec<BpfProgram>> {
+    let arch: TargetArch =
+        std::env::consts::ARCH.try_into().map_err(|_| anyhow::anyhow!("seccomp: unsupported architecture {}", std::env::consts::ARCH))?;
+    let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for sc in [
+        libc::SYS_ptrace,
+        libc::SYS_process_vm_readv,
+        libc::SYS_process_vm_writev,
+        libc::SYS_unshare,
+        libc::SYS_setns,
+        libc::SYS_mount,
+        libc::SYS_umount2,
+        libc::SYS_pivot_root,
+        libc::SYS_chroot,
+        libc::SYS_keyctl,
+        libc::SYS_add_key,
+        libc::SYS_request_key,
+        libc::SYS_bpf,
+        libc::SYS_perf_event_open,
+        libc::SYS_userfaultfd,
+        libc::SYS_io_uring_setup,
+        libc::SYS_io_uring_enter,
+        libc::SYS_io_uring_register,
+        libc::SYS_kexec_load,
+        libc::SYS_init_module,
+        libc::SYS_finit_module,
+        libc::SYS_delete_module,
+        libc::SYS_reboot,
+        libc::SYS_swapon,
+        libc::SYS_swapoff,
+        libc::SYS_acct,
+        libc::SYS_open_by_handle_at,
+        libc::SYS_name_to_handle_at,
+    ] {
+        deny.insert(sc, Vec::new());
+    }
+    let cond = |arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64| SeccompCondition::new(arg, len, op, value);
+    // The socket domain is an `int`: compare the low 32 bits only.
+    let not_unix = || SeccompRule::new(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?]);
+    deny.insert(libc::SYS_socket, vec![not_unix()?]);
+    deny.insert(libc::SYS_socketpair, vec![not_unix()?]);
+    let ns_flags = [
+        libc::CLONE_NEWNS,
+        libc::CLONE_NEWUSER,
+        libc::CLONE_NEWPID,
+        libc::CLONE_NEWNET,
+        libc::CLONE_NEWIPC,
+        libc::CLONE_NEWUTS,
+        libc::CLONE_NEWCGROUP,
+    ];
+    let clone_rules = ns_flags
+        .iter()
+        .map(|f| SeccompRule::new(vec![cond(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(*f as u64), *f as u64)?]))
+        .collect::<Result<Vec<_>, _>>()?;
+    deny.insert(libc::SYS_clone, clone_rules);
+    let eperm = SeccompFilter::new(deny, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)?;
+    let mut nosys = BTreeMap::new();
+    nosys.insert(libc::SYS_clone3, Vec::new());
+    let enosys = SeccompFilter::new(nosys, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), arch)?;
+    Ok(vec![eperm.try_into()?, enosys.try_into()?])
+}

@@ -1,0 +1,268 @@
+//! The host's handle on one sandboxed worker: spawn, request with a deadline, kill.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use crate::pyenv::PyEnv;
+
+/// How workers are confined and limited.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock limit per run.
+    pub timeout: Duration,
+    /// CPU seconds per run.
+    pub cpu_seconds: u64,
+    /// Address-space limit per run (0: none).
+    pub memory_bytes: u64,
+    /// Largest file a run may write.
+    pub file_bytes: u64,
+    /// Size of a worker's scratch tmpfs.
+    pub scratch_bytes: u64,
+    /// Processes and threads per worker uid.
+    pub nproc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            cpu_seconds: 10,
+            memory_bytes: 2 << 30,
+            file_bytes: 16 << 20,
+            scratch_bytes: 64 << 20,
+            nproc: 128,
+        }
+    }
+}
+
+/// Whether code runs in the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Namespaces, unprivileged uid, Landlock, seccomp, tmpfs scratch (needs root).
+    Sandboxed,
+    /// `--unsafe-no-sandbox`: a plain child process with rlimits, nothing more.
+    Unconfined,
+}
+
+/// One run inside a request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// Name shown in reports.
+    pub name: String,
+    /// `python` (harness-executed script) or `shell`.
+    pub kind: &'static str,
+    /// Script for `python`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// File name the script is compiled as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Command for `shell`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// The result of one run, as the worker reports it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct RunResult {
+    /// Name of the run.
+    pub name: String,
+    /// Passed: harness verdict with at least one test (python) or exit 0 (shell).
+    pub ok: bool,
+    /// Exit code (negative: killed by that signal).
+    pub exit_code: Option<i32>,
+    /// Killed at the wall-clock limit.
+    pub timed_out: bool,
+    /// Wall time.
+    pub duration_ms: f64,
+    /// Tests the harness saw pass.
+    pub tests_run: u32,
+    /// Captured stdout (capped).
+    pub stdout: String,
+    /// Captured stderr (capped).
+    pub stderr: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Hello {
+    pid: u32,
+    uid: u32,
+    landlock_abi: i64,
+    #[serde(default)]
+    preload_errors: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Response {
+    #[serde(default)]
+    runs: Vec<RunResult>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// A live worker.
+pub struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    scratch: Option<PathBuf>,
+    /// Landlock ABI the worker saw (-1: none).
+    pub landlock_abi: i64,
+    next_id: u64,
+}
+
+/// Everything needed to start workers.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The environment.
+    pub env: PyEnv,
+    /// Where the worker script lives (world-readable).
+    pub worker_script: PathBuf,
+    /// Confinement.
+    pub mode: Mode,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Worker {
+    /// Starts a worker for `slot` that pre-imports `preload`.
+    pub fn spawn(spec: &Spec, slot: u32, preload: &[String]) -> Result<Self> {
+        let mut cmd;
+        let scratch;
+        match spec.mode {
+            Mode::Sandboxed => {
+                let dir = std::env::temp_dir().join(format!("plse-sandbox-{}-{slot}", std::process::id()));
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                cmd = Command::new(std::env::current_exe().context("locating plse-batch")?);
+                cmd.arg("__sandbox-worker")
+                    .arg("--uid")
+                    .arg((super::BASE_UID + slot).to_string())
+                    .arg("--scratch")
+                    .arg(&dir)
+                    .arg("--scratch-bytes")
+                    .arg(spec.limits.scratch_bytes.to_string())
+                    .arg("--nproc")
+                    .arg(spec.limits.nproc.to_string())
+                    .arg("--venv")
+                    .arg(&spec.env.dir)
+                    .arg("--worker")
+                    .arg(&spec.worker_script)
+                    .arg("--preload")
+                    .arg(preload.join(","));
+                scratch = dir;
+            }
+            Mode::Unconfined => {
+                let dir = std::env::temp_dir().join(format!("plse-unconfined-{}-{slot}", std::process::id()));
+                std::fs::create_dir_all(&dir)?;
+                cmd = Command::new(spec.env.python());
+                cmd.arg("-I").arg("-B").arg(&spec.worker_script).args(preload).current_dir(&dir);
+                cmd.env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", spec.env.bin().display())).env("HOME", &dir).env("TMPDIR", &dir);
+                scratch = dir;
+            }
+        }
+        // An empty environment: the worker's /proc/self/environ would show it to samples.
+        if spec.mode == Mode::Sandboxed {
+            cmd.env_clear();
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .context("starting a sandbox worker")?;
+        let stdin = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut w = Self { child, stdin, lines, scratch: Some(scratch), landlock_abi: -1, next_id: 0 };
+        let hello = w.recv(Duration::from_secs(120)).context("the worker did not start")?;
+        let hello: Hello = serde_json::from_str(&hello).with_context(|| format!("bad hello from worker: {hello}"))?;
+        if spec.mode == Mode::Sandboxed && (hello.uid == 0 || hello.pid != 1) {
+            w.kill();
+            bail!("sandbox self-check failed: worker runs as uid {} pid {} (expected non-root pid 1)", hello.uid, hello.pid);
+        }
+        if let Some((m, e)) = hello.preload_errors.iter().next() {
+            w.kill();
+            bail!("module `{m}` cannot be imported in the sandbox ({e}); run `plse-batch setup --tier` for the tier that provides it");
+        }
+        w.landlock_abi = hello.landlock_abi;
+        Ok(w)
+    }
+
+    fn recv(&mut self, timeout: Duration) -> Result<String> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => bail!("worker timed out"),
+            Err(RecvTimeoutError::Disconnected) => bail!("worker exited"),
+        }
+    }
+
+    /// Runs `runs` with `files` in scratch. On a host-side timeout or a dead worker, returns
+    /// an error and the worker must be discarded (`kill`).
+    pub fn request(&mut self, files: &[(String, String)], runs: &[Run], limits: &Limits) -> Result<Vec<RunResult>> {
+        self.next_id += 1;
+        let req = serde_json::json!({
+            "id": self.next_id,
+            "files": files.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<String, serde_json::Value>>(),
+            "runs": runs,
+            "limits": {
+                "timeout_seconds": limits.timeout.as_secs_f64(),
+                "cpu_seconds": limits.cpu_seconds,
+                "memory_bytes": limits.memory_bytes,
+                "file_bytes": limits.file_bytes,
+                "path": "/usr/local/bin:/usr/bin:/bin",
+            },
+        });
+        writeln!(self.stdin, "{req}").context("writing to the worker")?;
+        self.stdin.flush()?;
+        // The worker enforces each run's timeout itself; this backstop catches a worker that is
+        // itself stuck or was killed by a sample.
+        let backstop = limits.timeout * (runs.len() as u32 + 1) + Duration::from_secs(5);
+        let line = self.recv(backstop)?;
+        let resp: Response = serde_json::from_str(&line).with_context(|| format!("bad response: {line}"))?;
+        if let Some(e) = resp.error {
+            bail!("worker error: {e}");
+        }
+        Ok(resp.runs)
+    }
+
+    /// Kills the worker's process group (the launcher and PID 1 of the namespace: the kernel
+    /// then kills everything else in it) and reaps it.
+    pub fn kill(&mut self) {
+        let pgid = self.child.id() as i32;
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        let _ = self.child.wait();
+        // The launcher died before the namespace's PID 1, which was reparented to us (we are a
+        // child subreaper, see `Shared::new`): reap it and anything else left in the group, or
+        // it lingers as a zombie.
+        while nix::sys::wait::waitpid(Pid::from_raw(-pgid), None).is_ok() {}
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+        if let Some(dir) = &self.scratch {
+            // Sandboxed: an empty mount point (the tmpfs lived in the worker's namespace).
+            // Unconfined: the worker's files; never followed through symlinks.
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
