@@ -80,8 +80,7 @@ impl Context {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs).build()?;
         let chunk = samples.len().div_ceil(self.jobs).max(1);
         type Work<'a, 'b> = (usize, &'a (&'b Pattern, Sample), Vec<Vec<lint_py::Finding>>);
-        let work: Vec<Work<'_, '_>> =
-            samples.iter().zip(per_sample).enumerate().map(|(i, (s, l))| (i, s, l)).collect();
+        let work: Vec<Work<'_, '_>> = samples.iter().zip(per_sample).enumerate().map(|(i, (s, l))| (i, s, l)).collect();
         let mut out: Vec<(usize, Verdict)> = pool.install(|| {
             work.into_par_iter()
                 .chunks(chunk)
