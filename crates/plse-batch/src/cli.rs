@@ -24,11 +24,40 @@ pub enum Command {
     /// Check patterns: schema, templates, and rendering over several seeds; with --exec, the
     /// full validation pipeline in the sandbox.
     Lint(LintArgs),
+    /// Generate exactly N validated, unique samples into training_dataset.jsonl.
+    Generate(GenerateArgs),
     /// Create or complete the Python environment validation runs in.
     Setup(SetupArgs),
     /// Internal: the sandbox launcher (started by plse-batch itself).
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker(crate::sandbox::launch::LaunchArgs),
+}
+
+/// `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    /// Number of valid, unique samples to produce.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub count: u64,
+    /// Seed of the run: the same seed, count and library give the same dataset.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output directory (dataset, rejects, and the run's SQLite store).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Exact number of samples for a category (repeatable), e.g. anti_patterns=40.
+    #[arg(long = "category-target", value_name = "CAT=N")]
+    pub category_target: Vec<String>,
+    /// Continue the run stored in the output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// Jaccard similarity at or above which a sample is a near-duplicate of an earlier one.
+    #[arg(long, default_value_t = 0.7)]
+    pub dedup_threshold: f64,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 /// `setup`.

@@ -7,6 +7,7 @@ mod atomic;
 mod cli;
 mod discover;
 mod exec;
+mod generate;
 mod lint;
 mod lint_py;
 mod list;
@@ -14,6 +15,7 @@ mod pyenv;
 mod render;
 mod report;
 mod sandbox;
+mod store;
 mod validate;
 
 use clap::Parser;
@@ -24,6 +26,7 @@ fn main() {
         cli::Command::List(a) => list::run(a),
         cli::Command::Render(a) => render::run(a),
         cli::Command::Lint(a) => lint::run(a),
+        cli::Command::Generate(a) => generate::run(a),
         cli::Command::Setup(a) => {
             let dir = a.venv.clone().unwrap_or_else(pyenv::default_dir);
             pyenv::setup(&dir, a.tier, a.python.as_deref()).map(|_| 0)

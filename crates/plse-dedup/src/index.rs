@@ -55,6 +55,35 @@ impl Deduper {
         }
     }
 
+    /// Whether `code` duplicates something accepted so far, without recording it or counting:
+    /// lets a caller skip expensive work (validation) for candidates that cannot be kept.
+    pub fn check(&self, code: &str) -> Result<(), Duplicate> {
+        let exact = exact_key(code);
+        if let Some(of) = self.exact.get(&exact) {
+            return Err(Duplicate::Exact { of: of.clone() });
+        }
+        let sig = self.hasher.signature(code);
+        match self.nearest(&sig, &self.hasher.band_keys(&sig)) {
+            Some((i, similarity)) => Err(Duplicate::Near { of: self.entries[i].0.clone(), similarity }),
+            None => Ok(()),
+        }
+    }
+
+    /// The most similar accepted entry at or above the threshold among the LSH candidates.
+    fn nearest(&self, sig: &Signature, keys: &[u64]) -> Option<(usize, f64)> {
+        let threshold = self.hasher.params().threshold;
+        let mut best: Option<(usize, f64)> = None;
+        for (band, k) in keys.iter().enumerate() {
+            for &i in self.bands[band].get(k).into_iter().flatten() {
+                let sim = jaccard(sig, &self.entries[i].1);
+                if sim >= threshold && best.is_none_or(|(_, s)| sim > s) {
+                    best = Some((i, sim));
+                }
+            }
+        }
+        best
+    }
+
     /// Checks `code` against everything accepted so far; when it is new, records it under
     /// `key` and returns `Ok(())`.
     pub fn check_and_insert(&mut self, key: &str, code: &str) -> Result<(), Duplicate> {
@@ -65,17 +94,7 @@ impl Deduper {
         }
         let sig = self.hasher.signature(code);
         let keys = self.hasher.band_keys(&sig);
-        let threshold = self.hasher.params().threshold;
-        let mut best: Option<(usize, f64)> = None;
-        for (band, k) in keys.iter().enumerate() {
-            for &i in self.bands[band].get(k).into_iter().flatten() {
-                let sim = jaccard(&sig, &self.entries[i].1);
-                if sim >= threshold && best.is_none_or(|(_, s)| sim > s) {
-                    best = Some((i, sim));
-                }
-            }
-        }
-        if let Some((i, similarity)) = best {
+        if let Some((i, similarity)) = self.nearest(&sig, &keys) {
             self.counts.near += 1;
             return Err(Duplicate::Near { of: self.entries[i].0.clone(), similarity });
         }
@@ -114,6 +133,10 @@ mod tests {
         let near = program("alpha", 20).replacen("alpha_3", "beta_3", 1);
         assert!(matches!(d.check_and_insert("c", &near), Err(Duplicate::Near { ref of, similarity }) if of == "a" && similarity >= 0.7));
         assert_eq!(d.check_and_insert("d", &program("gamma", 3).replace("len(str(x))", "x ** 2 - 7")), Ok(()));
+        assert_eq!(d.counts(), Counts { unique: 2, exact: 1, near: 1 });
+        // `check` agrees without recording anything.
+        assert!(matches!(d.check(&near), Err(Duplicate::Near { .. })));
+        assert_eq!(d.check(&program("delta", 4).replace("len(str(x))", "abs(x) // 3")), Ok(()));
         assert_eq!(d.counts(), Counts { unique: 2, exact: 1, near: 1 });
     }
 

@@ -1,0 +1,205 @@
+//! The run's store: an embedded SQLite database in the output directory. Every batch is one
+//! transaction (WAL mode), so a `kill -9` at any moment leaves the last committed batch and
+//! `--resume` continues from there: nothing lost, nothing duplicated.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// File name of the store inside the output directory.
+pub const DB_FILE: &str = "plse-run.sqlite";
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+}
+
+/// A pattern's progress.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cursor {
+    /// Next sample index to draw.
+    pub next_index: u64,
+    /// Candidates tried.
+    pub attempts: u64,
+    /// Candidates accepted.
+    pub accepted: u64,
+    /// Candidates that failed validation (duplicates are not failures).
+    pub failed: u64,
+    /// Consecutive candidates that did not yield a new sample.
+    pub streak: u64,
+    /// Why the pattern was taken out of the run, if it was.
+    pub quarantined: Option<String>,
+}
+
+/// An accepted sample as stored.
+pub struct Accepted<'a> {
+    /// Sample id.
+    pub id: &'a str,
+    /// Pattern.
+    pub pattern_id: &'a str,
+    /// Category.
+    pub category: &'a str,
+    /// Index.
+    pub index: u64,
+    /// The code (for rebuilding the dedup index on resume).
+    pub code: &'a str,
+    /// The exported row (JSON).
+    pub row: &'a str,
+}
+
+/// A rejected candidate.
+pub struct Rejected<'a> {
+    /// Pattern.
+    pub pattern_id: &'a str,
+    /// Index.
+    pub index: u64,
+    /// Stage that failed (`tests`, `dedup-near`, ...).
+    pub stage: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// The full record (JSON).
+    pub record: &'a str,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let conn = Connection::open(dir.join(DB_FILE)).context("opening the run store")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS samples (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pattern_id TEXT NOT NULL, category TEXT NOT NULL, idx INTEGER NOT NULL, code TEXT NOT NULL, row TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS rejects (seq INTEGER PRIMARY KEY, pattern_id TEXT NOT NULL, idx INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS cursors (pattern_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL, attempts INTEGER NOT NULL, accepted INTEGER NOT NULL, failed INTEGER NOT NULL, streak INTEGER NOT NULL, quarantined TEXT);
+             CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, PRIMARY KEY (pattern_id, stage));",
+        )?;
+        Ok(Self { conn })
+    }
+
+    /// The run's configuration, if one was recorded.
+    pub fn config(&self) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM config WHERE key = 'run'", [], |r| r.get(0)).optional()?)
+    }
+
+    /// Records the configuration of a new run; fails if the store already holds a run.
+    pub fn start(&self, config: &str) -> Result<()> {
+        if let Some(existing) = self.config()? {
+            if existing == config {
+                return Ok(());
+            }
+            bail!("the output directory holds a run with another configuration:\n  stored: {existing}\n  now:    {config}");
+        }
+        self.conn.execute("INSERT INTO config (key, value) VALUES ('run', ?1)", params![config])?;
+        Ok(())
+    }
+
+    /// Accepted samples so far.
+    pub fn accepted_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// The cursor of every pattern seen.
+    pub fn cursors(&self) -> Result<Vec<(String, Cursor)>> {
+        let mut stmt = self.conn.prepare("SELECT pattern_id, next_index, attempts, accepted, failed, streak, quarantined FROM cursors")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Cursor {
+                    next_index: r.get::<_, i64>(1)? as u64,
+                    attempts: r.get::<_, i64>(2)? as u64,
+                    accepted: r.get::<_, i64>(3)? as u64,
+                    failed: r.get::<_, i64>(4)? as u64,
+                    streak: r.get::<_, i64>(5)? as u64,
+                    quarantined: r.get(6)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Codes of accepted samples with their ids, in acceptance order (to rebuild dedup).
+    pub fn accepted_codes(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT id, code FROM samples ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Commits one batch atomically.
+    pub fn commit(
+        &mut self,
+        accepted: &[Accepted<'_>],
+        rejected: &[Rejected<'_>],
+        cursors: &[(&str, &Cursor)],
+        stages: &[(&str, &str, bool)],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO samples (id, pattern_id, category, idx, code, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for a in accepted {
+                ins.execute(params![a.id, a.pattern_id, a.category, a.index as i64, a.code, a.row])?;
+            }
+            let mut rej = tx.prepare_cached("INSERT INTO rejects (pattern_id, idx, stage, reason, record) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for r in rejected {
+                rej.execute(params![r.pattern_id, r.index as i64, r.stage, r.reason, r.record])?;
+            }
+            let mut cur = tx.prepare_cached(
+                "INSERT INTO cursors (pattern_id, next_index, attempts, accepted, failed, streak, quarantined) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(pattern_id) DO UPDATE SET next_index = ?2, attempts = ?3, accepted = ?4, failed = ?5, streak = ?6, quarantined = ?7",
+            )?;
+            for (id, c) in cursors {
+                cur.execute(params![
+                    id,
+                    c.next_index as i64,
+                    c.attempts as i64,
+                    c.accepted as i64,
+                    c.failed as i64,
+                    c.streak as i64,
+                    c.quarantined
+                ])?;
+            }
+            let mut st = tx.prepare_cached(
+                "INSERT INTO stages (pattern_id, stage, passed, failed) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(pattern_id, stage) DO UPDATE SET passed = passed + ?3, failed = failed + ?4",
+            )?;
+            for (pattern, stage, ok) in stages {
+                st.execute(params![pattern, stage, i64::from(*ok), i64::from(!*ok)])?;
+            }
+        }
+        tx.commit().context("committing a batch")?;
+        Ok(())
+    }
+
+    /// Accepted rows in acceptance order.
+    pub fn rows(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT row FROM samples ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Rejected records in order.
+    pub fn rejects(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT record FROM rejects ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Per pattern and stage: (passed, failed).
+    pub fn stage_counts(&self) -> Result<Vec<(String, String, u64, u64)>> {
+        let mut stmt = self.conn.prepare("SELECT pattern_id, stage, passed, failed FROM stages ORDER BY pattern_id, stage")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Most common rejection reasons: (stage, reason, count).
+    pub fn top_reasons(&self, n: usize) -> Result<Vec<(String, String, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT stage, substr(reason, 1, 160) AS r, COUNT(*) AS c FROM rejects GROUP BY stage, r ORDER BY c DESC, r LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![n as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
