@@ -32,6 +32,14 @@ pub const REJECTS: &str = "rejects.jsonl";
 
 const REST: &str = "*";
 
+/// One drawn candidate of a batch.
+struct Candidate {
+    src: usize,
+    index: u64,
+    sample: Result<Sample, String>,
+    dup: Option<Duplicate>,
+}
+
 struct Source<'a> {
     pattern: &'a Pattern,
     category: String,
@@ -145,24 +153,20 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 *idx += 1;
             }
         }
-        // Render (failures are rejects of stage `render`), then validate in parallel.
-        let mut rendered: Vec<(usize, u64, Result<Sample, String>)> = Vec::new();
-        for &(i, idx) in &batch {
-            let r = sources[i].prepared.render(args.seed, idx, &Overrides::none()).map_err(|e| e.to_string());
-            rendered.push((i, idx, r));
-        }
-        // Candidates that duplicate an accepted sample are rejected before the (costly) sandbox.
-        let rendered: Vec<(usize, u64, Result<Sample, String>, Option<Duplicate>)> = rendered
-            .into_iter()
-            .map(|(i, idx, r)| {
-                let dup = r.as_ref().ok().and_then(|s| dedup.check(&s.code).err());
-                (i, idx, r, dup)
+        // Render (failures are rejects of stage `render`); candidates that duplicate an accepted
+        // sample are rejected before the costly sandbox; the rest are validated in parallel.
+        let candidates: Vec<Candidate> = batch
+            .iter()
+            .map(|&(src, index)| {
+                let sample = sources[src].prepared.render(args.seed, index, &Overrides::none()).map_err(|e| e.to_string());
+                let dup = sample.as_ref().ok().and_then(|s| dedup.check(&s.code).err());
+                Candidate { src, index, sample, dup }
             })
             .collect();
-        let ok_samples: Vec<(&Pattern, Sample)> = rendered
+        let ok_samples: Vec<(&Pattern, Sample)> = candidates
             .iter()
-            .filter(|(_, _, _, d)| d.is_none())
-            .filter_map(|(i, _, r, _)| r.as_ref().ok().map(|s| (sources[*i].pattern, s.clone())))
+            .filter(|c| c.dup.is_none())
+            .filter_map(|c| c.sample.as_ref().ok().map(|s| (sources[c.src].pattern, s.clone())))
             .collect();
         let mut verdicts = ctx.validate_all(&ok_samples)?.into_iter();
 
@@ -172,7 +176,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         let mut stage_rows: Vec<(String, String, bool)> = Vec::new();
         let mut touched: Vec<String> = Vec::new();
         let mut total_now = total;
-        for (i, idx, r, early_dup) in rendered {
+        for Candidate { src: i, index: idx, sample: r, dup: early_dup } in candidates {
             let src = &sources[i];
             let pid = src.pattern.pattern_id.clone();
             let verdict = if r.is_ok() && early_dup.is_none() { verdicts.next() } else { None };
