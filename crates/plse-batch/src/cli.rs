@@ -28,6 +28,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Create or complete the Python environment validation runs in.
     Setup(SetupArgs),
+    /// Internal: measurements for `cargo xtask bench`.
+    #[command(name = "__bench", hide = true)]
+    Bench(crate::bench::BenchArgs),
     /// Internal: the sandbox launcher (started by plse-batch itself).
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker(crate::sandbox::launch::LaunchArgs),

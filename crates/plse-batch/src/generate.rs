@@ -306,26 +306,20 @@ fn finish(
     started: Instant,
     complete: bool,
 ) -> Result<i32> {
-    let rows = store.rows()?;
     let dataset = out.join(DATASET);
-    crate::atomic::write(&dataset, jsonl(&rows).as_bytes())?;
-    crate::atomic::write(&out.join(REJECTS), jsonl(&store.rejects()?).as_bytes())?;
+    let mut written = 0;
+    crate::atomic::write_with(&dataset, |w| {
+        written = store.export(false, w)?;
+        Ok(())
+    })?;
+    crate::atomic::write_with(&out.join(REJECTS), |w| store.export(true, w).map(|_| ()))?;
     print_summary(store, sources, cursors, dedup, started.elapsed())?;
-    println!("wrote {} samples to {} (rejects: {})", rows.len(), dataset.display(), out.join(REJECTS).display());
-    if !complete || (rows.len() as u64) < args.count {
-        eprintln!("error: reached {} of {} samples", rows.len(), args.count);
+    println!("wrote {written} samples to {} (rejects: {})", dataset.display(), out.join(REJECTS).display());
+    if !complete || written < args.count {
+        eprintln!("error: reached {written} of {} samples", args.count);
         return Ok(1);
     }
     Ok(0)
-}
-
-fn jsonl(lines: &[String]) -> String {
-    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    for l in lines {
-        s.push_str(l);
-        s.push('\n');
-    }
-    s
 }
 
 fn print_summary(

@@ -4,6 +4,7 @@
 
 mod artifact;
 mod atomic;
+mod bench;
 mod cli;
 mod discover;
 mod exec;
@@ -32,6 +33,7 @@ fn main() {
             pyenv::setup(&dir, a.tier, a.python.as_deref()).map(|_| 0)
         }
         cli::Command::SandboxWorker(a) => sandbox::launch::run(a),
+        cli::Command::Bench(a) => bench::run(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -173,18 +173,20 @@ impl Store {
         Ok(())
     }
 
-    /// Accepted rows in acceptance order.
-    pub fn rows(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT row FROM samples ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Rejected records in order.
-    pub fn rejects(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT record FROM rejects ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Streams accepted rows (in acceptance order) or rejected records as JSON lines into
+    /// `w`; returns how many. One row in memory at a time.
+    pub fn export(&self, rejects: bool, w: &mut dyn std::io::Write) -> Result<u64> {
+        let sql = if rejects { "SELECT record FROM rejects ORDER BY seq" } else { "SELECT row FROM samples ORDER BY seq" };
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let line: String = r.get(0)?;
+            w.write_all(line.as_bytes())?;
+            w.write_all(b"\n")?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Per pattern and stage: (passed, failed).

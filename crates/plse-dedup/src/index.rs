@@ -33,13 +33,16 @@ pub struct Counts {
     pub near: usize,
 }
 
-/// Exact and near-duplicate detection over a stream of samples.
+/// Exact and near-duplicate detection over a stream of samples. Sized for millions of
+/// samples: about 1.6 KB each (a 1 KB signature, 25 band entries, the exact key).
 #[derive(Debug, Clone)]
 pub struct Deduper {
     hasher: Hasher,
-    exact: HashMap<String, String>,
-    bands: Vec<HashMap<u64, Vec<usize>>>,
-    entries: Vec<(String, Signature)>,
+    exact: HashMap<[u8; 32], u32>,
+    /// Per band: key → first entry with it; further entries with the same key in `more`.
+    bands: Vec<HashMap<u64, u32>>,
+    more: HashMap<(u32, u64), Vec<u32>>,
+    entries: Vec<(Box<str>, Signature)>,
     counts: Counts,
 }
 
@@ -48,6 +51,7 @@ impl Deduper {
     pub fn new(params: Params) -> Self {
         Self {
             bands: vec![HashMap::new(); params.bands],
+            more: HashMap::new(),
             hasher: Hasher::new(params),
             exact: HashMap::new(),
             entries: Vec::new(),
@@ -59,12 +63,12 @@ impl Deduper {
     /// lets a caller skip expensive work (validation) for candidates that cannot be kept.
     pub fn check(&self, code: &str) -> Result<(), Duplicate> {
         let exact = exact_key(code);
-        if let Some(of) = self.exact.get(&exact) {
-            return Err(Duplicate::Exact { of: of.clone() });
+        if let Some(&i) = self.exact.get(&exact) {
+            return Err(Duplicate::Exact { of: self.entries[i as usize].0.to_string() });
         }
         let sig = self.hasher.signature(code);
         match self.nearest(&sig, &self.hasher.band_keys(&sig)) {
-            Some((i, similarity)) => Err(Duplicate::Near { of: self.entries[i].0.clone(), similarity }),
+            Some((i, similarity)) => Err(Duplicate::Near { of: self.entries[i].0.to_string(), similarity }),
             None => Ok(()),
         }
     }
@@ -74,10 +78,12 @@ impl Deduper {
         let threshold = self.hasher.params().threshold;
         let mut best: Option<(usize, f64)> = None;
         for (band, k) in keys.iter().enumerate() {
-            for &i in self.bands[band].get(k).into_iter().flatten() {
-                let sim = jaccard(sig, &self.entries[i].1);
+            let first = self.bands[band].get(k).copied();
+            let rest = self.more.get(&(band as u32, *k)).into_iter().flatten().copied();
+            for i in first.into_iter().chain(rest) {
+                let sim = jaccard(sig, &self.entries[i as usize].1);
                 if sim >= threshold && best.is_none_or(|(_, s)| sim > s) {
-                    best = Some((i, sim));
+                    best = Some((i as usize, sim));
                 }
             }
         }
@@ -88,22 +94,27 @@ impl Deduper {
     /// `key` and returns `Ok(())`.
     pub fn check_and_insert(&mut self, key: &str, code: &str) -> Result<(), Duplicate> {
         let exact = exact_key(code);
-        if let Some(of) = self.exact.get(&exact) {
+        if let Some(&i) = self.exact.get(&exact) {
             self.counts.exact += 1;
-            return Err(Duplicate::Exact { of: of.clone() });
+            return Err(Duplicate::Exact { of: self.entries[i as usize].0.to_string() });
         }
         let sig = self.hasher.signature(code);
         let keys = self.hasher.band_keys(&sig);
         if let Some((i, similarity)) = self.nearest(&sig, &keys) {
             self.counts.near += 1;
-            return Err(Duplicate::Near { of: self.entries[i].0.clone(), similarity });
+            return Err(Duplicate::Near { of: self.entries[i].0.to_string(), similarity });
         }
-        let idx = self.entries.len();
+        let idx = self.entries.len() as u32;
         for (band, k) in keys.into_iter().enumerate() {
-            self.bands[band].entry(k).or_default().push(idx);
+            match self.bands[band].entry(k) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(idx);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => self.more.entry((band as u32, k)).or_default().push(idx),
+            }
         }
-        self.exact.insert(exact, key.to_owned());
-        self.entries.push((key.to_owned(), sig));
+        self.exact.insert(exact, idx);
+        self.entries.push((key.into(), sig));
         self.counts.unique += 1;
         Ok(())
     }

@@ -52,10 +52,9 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// Hex SHA-256 of the normalised code: the key of exact deduplication.
-pub fn exact_key(code: &str) -> String {
-    let digest = Sha256::digest(normalize(code).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 of the normalised code: the key of exact deduplication.
+pub fn exact_key(code: &str) -> [u8; 32] {
+    Sha256::digest(normalize(code).as_bytes()).into()
 }
 
 /// Tokens of normalised code: identifier/number runs and single punctuation characters.

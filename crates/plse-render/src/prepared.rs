@@ -5,7 +5,8 @@ use minijinja::{Environment, Value};
 use serde_json::{Map, Value as Json};
 use thiserror::Error;
 
-use plse_sampling::{Overrides, draw};
+use plse_sampling::Overrides;
+use plse_sampling::draw::Keys;
 use plse_schema::{ArtifactKind, Code, CodeSource, Diagnostic, PAIRED_PARAM, ParamKind, Pattern, SourceFile, TemplateText, templates};
 
 use crate::imports::prepend_requires;
@@ -43,6 +44,8 @@ pub struct Prepared<'p> {
     category: String,
     env: Environment<'static>,
     script_path: String,
+    /// Parameter stream keys of the last seed rendered (they do not depend on the index).
+    keys: std::sync::Mutex<Option<Keys>>,
 }
 
 impl<'p> Prepared<'p> {
@@ -54,7 +57,7 @@ impl<'p> Prepared<'p> {
             env.add_template_owned(t.name.clone(), t.text.clone()).map_err(|source| RenderError { template: t.name.clone(), source })?;
         }
         let script_path = pattern.artifact.path.clone().unwrap_or_else(|| default_file_name(pattern.artifact.kind).to_owned());
-        Ok(Self { pattern, category: category.to_owned(), env, script_path })
+        Ok(Self { pattern, category: category.to_owned(), env, script_path, keys: std::sync::Mutex::new(None) })
     }
 
     /// The pattern.
@@ -65,20 +68,29 @@ impl<'p> Prepared<'p> {
     /// Renders sample `(seed, index)`.
     pub fn render(&self, seed: u64, index: u64, overrides: &Overrides) -> Result<Sample, RenderError> {
         let p = self.pattern;
-        let drawn = draw(p, seed, index, overrides);
+        let drawn = {
+            let mut cache = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.as_ref().is_none_or(|k| k.seed() != seed) {
+                *cache = Some(Keys::new(p, seed));
+            }
+            cache.as_ref().unwrap_or_else(|| unreachable!()).draw(p, index, overrides)
+        };
         let id = sample_id(p, &drawn);
-        let (parameters, side) = self.side(drawn.clone())?;
-        let pair = if p.is_paired() {
+        let (parameters, side, pair) = if p.is_paired() {
+            // Render each side once; the drawn side is one of them.
+            let drawn_flawed = drawn.get(PAIRED_PARAM) == Some(&Json::Bool(true));
             let mut sides = [true, false].into_iter().map(|flawed| {
                 let mut params = drawn.clone();
                 params.insert(PAIRED_PARAM.to_owned(), Json::Bool(flawed));
-                self.side(params).map(|(_, s)| s)
+                self.side(params)
             });
-            let flawed = sides.next().unwrap_or_else(|| unreachable!())?;
-            let fixed = sides.next().unwrap_or_else(|| unreachable!())?;
-            Some(Pair { flawed, fixed })
+            let (flawed_params, flawed) = sides.next().unwrap_or_else(|| unreachable!())?;
+            let (fixed_params, fixed) = sides.next().unwrap_or_else(|| unreachable!())?;
+            let (parameters, side) = if drawn_flawed { (flawed_params, flawed.clone()) } else { (fixed_params, fixed.clone()) };
+            (parameters, side, Some(Pair { flawed, fixed }))
         } else {
-            None
+            let (parameters, side) = self.side(drawn)?;
+            (parameters, side, None)
         };
         Ok(Sample {
             id,

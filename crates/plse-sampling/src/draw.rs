@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 use plse_schema::{FloatRange, IntRange, ParamKind, Parameter, Pattern};
 
 use crate::overrides::Overrides;
-use crate::rng::param_stream;
+use crate::rng::{param_key, stream_from_key};
 
 /// Parameter values of one sample, in declaration order. Derived parameters are absent: the
 /// renderer computes them.
@@ -17,18 +17,43 @@ pub type Params = Map<String, Json>;
 
 /// Draws every non-derived parameter for sample `(seed, index)`, then applies `overrides`.
 pub fn draw(pattern: &Pattern, seed: u64, index: u64, overrides: &Overrides) -> Params {
-    let mut out = Map::new();
-    for p in &pattern.parameters {
-        if matches!(p.kind, ParamKind::Derived { .. }) {
-            continue;
-        }
-        let value = match overrides.get(&p.name) {
-            Some(v) => v.clone(),
-            None => draw_one(p, &mut param_stream(&pattern.pattern_id, &p.name, seed, index)),
-        };
-        out.insert(p.name.clone(), value);
+    Keys::new(pattern, seed).draw(pattern, index, overrides)
+}
+
+/// The stream keys of a pattern's parameters for one seed. Drawing many samples of a seed
+/// with one `Keys` gives exactly what [`draw`] gives, without re-hashing per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keys {
+    seed: u64,
+    keys: Vec<[u8; 32]>,
+}
+
+impl Keys {
+    /// Keys of every parameter of `pattern` (declaration order) for `seed`.
+    pub fn new(pattern: &Pattern, seed: u64) -> Self {
+        Self { seed, keys: pattern.parameters.iter().map(|p| param_key(&pattern.pattern_id, &p.name, seed)).collect() }
     }
-    out
+
+    /// The seed these keys are for.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Draws sample `index` (see [`draw`]).
+    pub fn draw(&self, pattern: &Pattern, index: u64, overrides: &Overrides) -> Params {
+        let mut out = Map::new();
+        for (p, key) in pattern.parameters.iter().zip(&self.keys) {
+            if matches!(p.kind, ParamKind::Derived { .. }) {
+                continue;
+            }
+            let value = match overrides.get(&p.name) {
+                Some(v) => v.clone(),
+                None => draw_one(p, &mut stream_from_key(*key, index)),
+            };
+            out.insert(p.name.clone(), value);
+        }
+        out
+    }
 }
 
 /// One value for `p` from its stream.

@@ -14,6 +14,12 @@ const DOMAIN: &[u8] = b"plse/param-stream/v1\0";
 
 /// The random stream for one parameter of one sample.
 pub fn param_stream(pattern_id: &str, parameter: &str, seed: u64, index: u64) -> ChaCha8Rng {
+    stream_from_key(param_key(pattern_id, parameter, seed), index)
+}
+
+/// The key of a parameter's streams for one seed: independent of the sample index, so a
+/// caller drawing many samples of one seed computes it once (see [`crate::draw::Keys`]).
+pub fn param_key(pattern_id: &str, parameter: &str, seed: u64) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(DOMAIN);
     h.update((pattern_id.len() as u64).to_le_bytes());
@@ -21,7 +27,11 @@ pub fn param_stream(pattern_id: &str, parameter: &str, seed: u64, index: u64) ->
     h.update((parameter.len() as u64).to_le_bytes());
     h.update(parameter.as_bytes());
     h.update(seed.to_le_bytes());
-    let key: [u8; 32] = h.finalize().into();
+    h.finalize().into()
+}
+
+/// Stream `index` of a parameter key.
+pub fn stream_from_key(key: [u8; 32], index: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(index);
     rng

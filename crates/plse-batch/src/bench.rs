@@ -1,0 +1,90 @@
+//! `plse-batch __bench`: measurements `cargo xtask bench` reads (hidden; not a user command).
+
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::json;
+
+use plse_dedup::{Deduper, Params};
+use plse_render::Prepared;
+use plse_sampling::Overrides;
+
+use crate::discover::{load_library, pattern_files};
+use crate::store::{Accepted, Store};
+
+/// Arguments of `__bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// `render` (render-only throughput, one thread) or `memory` (host side of an N-sample run).
+    pub what: String,
+    /// Samples.
+    #[arg(long, default_value_t = 100_000)]
+    pub samples: u64,
+    #[command(flatten)]
+    pub library: crate::cli::LibraryArgs,
+}
+
+/// Prints one JSON line of results.
+pub fn run(args: &BenchArgs) -> Result<i32> {
+    let root = &args.library.patterns;
+    let lib = load_library(root, &pattern_files(root)?)?;
+    let prepared: Vec<Prepared<'_>> = lib.patterns().map(|(e, p)| Prepared::new(p, &e.category)).collect::<Result<_, _>>()?;
+    let none = Overrides::none();
+    match args.what.as_str() {
+        "render" => {
+            let start = Instant::now();
+            let mut bytes = 0usize;
+            for i in 0..args.samples {
+                let p = &prepared[(i % prepared.len() as u64) as usize];
+                let s = p.render(1, i, &none)?;
+                bytes += s.code.len();
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                json!({ "samples": args.samples, "seconds": secs, "samples_per_second": args.samples as f64 / secs, "code_bytes": bytes })
+            );
+        }
+        "memory" => {
+            // Everything the host keeps while generating N samples: rendering, a dedup index
+            // holding N distinct entries (made distinct on purpose), the store and the export.
+            let dir = tempfile::tempdir()?;
+            let mut store = Store::open(dir.path())?;
+            // A threshold of 1.0 keeps every distinct sample, so the index holds all N entries:
+            // the size a real N-sample run reaches.
+            let mut dedup = Deduper::new(Params::with_threshold(1.0));
+            let start = Instant::now();
+            let mut pending: Vec<(String, String, String, String, u64)> = Vec::new();
+            for i in 0..args.samples {
+                let p = &prepared[(i % prepared.len() as u64) as usize];
+                let s = p.render(1, i, &none)?;
+                let code = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", s.code);
+                let id = format!("{}-{i}", s.id);
+                let _ = dedup.check_and_insert(&id, &code);
+                pending.push((id, s.pattern_id.clone(), s.category.clone(), code, i));
+                if pending.len() == 64 {
+                    flush(&mut store, &mut pending)?;
+                }
+            }
+            flush(&mut store, &mut pending)?;
+            let mut sink = std::io::sink();
+            let exported = store.export(false, &mut sink)?;
+            let secs = start.elapsed().as_secs_f64();
+            let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?.max_rss();
+            println!(
+                "{}",
+                json!({ "samples": args.samples, "dedup_entries": dedup.counts().unique, "exported": exported, "seconds": secs, "peak_rss_kib": rss })
+            );
+        }
+        other => anyhow::bail!("unknown benchmark `{other}` (render | memory)"),
+    }
+    Ok(0)
+}
+
+fn flush(store: &mut Store, pending: &mut Vec<(String, String, String, String, u64)>) -> Result<()> {
+    let acc: Vec<Accepted<'_>> =
+        pending.iter().map(|(id, p, c, code, i)| Accepted { id, pattern_id: p, category: c, index: *i, code, row: code }).collect();
+    store.commit(&acc, &[], &[], &[])?;
+    pending.clear();
+    Ok(())
+}
