@@ -9,6 +9,7 @@ SIGKILL every other process in the namespace (escaped daemons included) and reap
 import ctypes
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -20,30 +21,33 @@ OUTPUT_CAP = 64 * 1024
 PROTOCOL_OUT = os.fdopen(os.dup(1), "w", buffering=1)
 
 
+try:
+    LIBC = ctypes.CDLL(None, use_errno=True)
+    LIBC.syscall.restype = ctypes.c_long
+except OSError:
+    LIBC = None
+
+
+class LandlockAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+# Loaded once in the worker, inherited by every forked child (nothing to import per run).
+SCOPE_ATTR = LandlockAttr(0, 0, 0x1 | 0x2)  # LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | _SIGNAL
+
+
 def landlock_scope_signals():
     """Nested Landlock domain that stops this process signalling processes outside it (the
     worker). Kernel >= 6.12 (ABI 6); silently absent on older kernels: the PID namespace and
     the host's restart still contain a killed worker."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syscall = libc.syscall
-        syscall.restype = ctypes.c_long
-        abi = syscall(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, VERSION)
-        if abi < 6:
-            return abi
-
-        class Attr(ctypes.Structure):
-            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-        attr = Attr(0, 0, 0x1 | 0x2)  # LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL
-        fd = syscall(444, ctypes.byref(attr), ctypes.sizeof(attr), 0)
-        if fd < 0:
-            return -1
-        rc = syscall(446, fd, 0)  # landlock_restrict_self
-        os.close(fd)
-        return abi if rc == 0 else -1
-    except Exception:
+    if LIBC is None or LANDLOCK_ABI < 6:
+        return LANDLOCK_ABI
+    fd = LIBC.syscall(444, ctypes.byref(SCOPE_ATTR), ctypes.sizeof(SCOPE_ATTR), 0)
+    if fd < 0:
         return -1
+    rc = LIBC.syscall(446, fd, 0)  # landlock_restrict_self
+    os.close(fd)
+    return LANDLOCK_ABI if rc == 0 else -1
 
 
 def read_capped(path):
@@ -110,8 +114,6 @@ def sweep(pgid):
 
 def child(run, limits, verdict_w, nonce):
     """In the forked child: limits, redirections, then the untrusted code."""
-    import resource
-
     os.setpgid(0, 0)
     landlock_scope_signals()
     cpu = int(limits.get("cpu_seconds", 10))
@@ -134,17 +136,6 @@ def child(run, limits, verdict_w, nonce):
     sys.stdout = os.fdopen(1, "w", buffering=1)
     sys.stderr = os.fdopen(2, "w", buffering=1)
     sys.stdin = open(os.devnull)
-
-    if run["kind"] == "compile":
-        # Syntax stage: parse and compile only, nothing runs.
-        try:
-            compile(run["source"], run.get("filename", "sample.py"), "exec")
-        except BaseException:
-            traceback.print_exc(limit=0)
-            sys.stderr.flush()
-            os._exit(1)
-        os.write(verdict_w, f"{nonce} PASS 1\n".encode())
-        os._exit(0)
 
     if run["kind"] == "shell":
         env = {"PATH": limits["path"], "HOME": SCRATCH, "TMPDIR": SCRATCH, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -212,10 +203,10 @@ def run_testcases(namespace):
     """unittest.TestCase classes the script defined are run; otherwise the script itself is
     the one test. Returns how many tests ran (0 means none did)."""
     unittest = UNITTEST
-    restore_unittest()
     cases = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, unittest.TestCase) and v.__module__ == "__main__"]
     if not cases:
         return 1
+    restore_unittest()
     suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
     result = unittest.TextTestRunner(stream=sys.stderr, verbosity=1).run(suite)
     bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
@@ -224,7 +215,21 @@ def run_testcases(namespace):
     return result.testsRun - len(result.skipped)
 
 
+def compile_only(run):
+    """The syntax stage: CPython parses and compiles, nothing runs, so no child is needed. A
+    crash here kills only this sandboxed worker, which the host restarts."""
+    start = time.monotonic()
+    try:
+        compile(run["source"], run.get("filename", "sample.py"), "exec")
+        ok, err = True, ""
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+        ok, err = False, "".join(traceback.format_exception_only(type(e), e))
+    return {"name": run.get("name", ""), "ok": ok, "exit_code": 0 if ok else 1, "timed_out": False, "duration_ms": round((time.monotonic() - start) * 1000, 3), "tests_run": 1 if ok else 0, "stdout": "", "stderr": err}
+
+
 def execute(run, limits):
+    if run["kind"] == "compile":
+        return compile_only(run)
     nonce = os.urandom(16).hex()
     verdict_r, verdict_w = os.pipe()
     start = time.monotonic()
@@ -249,9 +254,10 @@ def execute(run, limits):
     # forever, so EOF is not a reliable end; the child's exit is, and the deadline bounds both.
     os.set_blocking(verdict_r, False)
     while True:
-        done, st = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = st
+        if status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
         left = deadline - time.monotonic()
         if status is None and left <= 0:
             timed_out = True
@@ -324,7 +330,7 @@ def main():
         except Exception as e:  # reported to the host, which fails the pattern clearly
             failed[module] = f"{type(e).__name__}: {e}"
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "landlock_abi": landlock_probe(), "preloaded": loaded, "preload_errors": failed}
+    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "landlock_abi": LANDLOCK_ABI, "preloaded": loaded, "preload_errors": failed}
     PROTOCOL_OUT.write(json.dumps(hello) + "\n")
     for line in sys.stdin:
         try:
@@ -335,12 +341,12 @@ def main():
 
 
 def landlock_probe():
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall.restype = ctypes.c_long
-        return int(libc.syscall(444, None, 0, 1))
-    except Exception:
+    if LIBC is None:
         return -1
+    return int(LIBC.syscall(444, None, 0, 1))  # landlock_create_ruleset(NULL, 0, VERSION)
+
+
+LANDLOCK_ABI = landlock_probe()
 
 
 if __name__ == "__main__":

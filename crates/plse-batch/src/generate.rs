@@ -90,8 +90,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         json!({ "seed": args.seed, "count": args.count, "targets": targets, "patterns": ids, "dedup_threshold": args.dedup_threshold })
             .to_string();
     match store.config()? {
+        // The same run, already complete: nothing to add; export and summarise again.
+        Some(c) if c == config && store.accepted_count()? >= args.count => {}
         Some(_) if !args.resume => bail!(
-            "{} already holds a run ({} samples accepted); pass --resume to continue it, or choose another --out",
+            "{} already holds an unfinished or different run ({} samples accepted); pass --resume to continue it, or choose another --out",
             out.join(crate::store::DB_FILE).display(),
             store.accepted_count()?
         ),

@@ -97,6 +97,10 @@ fn kill_9_then_resume_gives_exactly_the_uninterrupted_dataset() {
     let ids: std::collections::HashSet<&str> = got.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 60, "duplicates after resume");
     assert_eq!(got, want, "the resumed run differs from the uninterrupted one");
+    // Running the finished run again (README's command twice) just exports it again.
+    let o = run(dir.path(), &["--count", n, "--seed", "11"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(rows(dir.path()), want);
     let rejects = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
     assert!(rejects.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
     // No temp files left behind by the atomic writes.

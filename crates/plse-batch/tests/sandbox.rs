@@ -165,7 +165,7 @@ fn sandbox_uids_alive() -> Vec<String> {
     let out = Command::new("ps").args(["-eo", "uid=,pid=,comm="]).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.split_whitespace().next().and_then(|u| u.parse::<u32>().ok()).is_some_and(|u| (61_000..62_000).contains(&u)))
+        .filter(|l| l.split_whitespace().next().and_then(|u| u.parse::<u32>().ok()).is_some_and(|u| (61_000..64_840).contains(&u)))
         .map(str::to_owned)
         .collect()
 }

@@ -24,8 +24,14 @@ pub fn run_all() -> Result<(), String> {
                 exec("cargo", &args)
             }),
         ),
+        // The Python environment the validation tests run in (ruff; idempotent).
+        ("python environment", Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "setup"]))),
         ("tests", Box::new(|| exec("cargo", &["test", "--workspace", "--locked"]))),
         ("library lint", Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint"]))),
+        (
+            "library lint --exec (sandboxed)",
+            Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint", "--exec"])),
+        ),
         ("catalogue up to date", Box::new(|| catalog(true))),
         ("native/wasm byte-identity", Box::new(crate::wasm_check::check)),
     ];

@@ -3,9 +3,10 @@
 //! - `ci` — everything CI checks: toolchain pieces, fmt, clippy (native and wasm32, `-D
 //!   warnings`), the test suite, the library lint, the catalogue, native/wasm byte-identity.
 //! - `wasm-check` — builds `web/` for wasm32 and compares its renders with `plse-batch`.
+//! - `bench` — performance figures of the release build, side by side.
 //! - `catalog [--check]` — regenerates (or checks) AVAILABLE_PATTERNS.md.
-#![allow(clippy::disallowed_methods)] // a task runner runs processes and reads files
 
+mod bench;
 mod ci;
 mod wasm_check;
 
@@ -17,9 +18,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run_all(),
         Some("wasm-check") => wasm_check::check(),
+        Some("bench") => bench::run(),
         Some("catalog") => ci::catalog(args.get(1).map(String::as_str) == Some("--check")),
         _ => {
-            eprintln!("usage: cargo xtask <ci | wasm-check | catalog [--check]>");
+            eprintln!("usage: cargo xtask <ci | wasm-check | bench | catalog [--check]>");
             return ExitCode::from(2);
         }
     };

@@ -8,9 +8,19 @@ pub mod launch;
 pub mod pool;
 pub mod worker;
 
-/// Worker `slot` runs as uid/gid `BASE_UID + slot`: a uid no account uses, different per worker,
-/// so RLIMIT_NPROC counts each worker's processes alone.
+/// Workers run as uids from `BASE_UID` up, which no account uses: different per worker (and,
+/// by blocks of 64, per plse-batch process), so RLIMIT_NPROC counts each worker's processes
+/// alone and concurrent runs do not share a cap.
 pub const BASE_UID: u32 = 61_000;
+
+/// Uids available above `BASE_UID`.
+pub const UID_SPAN: u32 = 3_840;
+
+/// The uid of worker `slot` of this process.
+pub fn slot_uid(slot: u32) -> u32 {
+    let block = (std::process::id() % (UID_SPAN / 64)) * 64;
+    BASE_UID + (block + slot % 64)
+}
 
 /// The worker script, embedded so the binary is self-contained.
 pub const WORKER_PY: &str = include_str!("../../python/worker.py");

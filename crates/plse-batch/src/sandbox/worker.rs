@@ -145,7 +145,7 @@ impl Worker {
                 cmd = Command::new(std::env::current_exe().context("locating plse-batch")?);
                 cmd.arg("__sandbox-worker")
                     .arg("--uid")
-                    .arg((super::BASE_UID + slot).to_string())
+                    .arg(super::slot_uid(slot).to_string())
                     .arg("--scratch")
                     .arg(&dir)
                     .arg("--scratch-bytes")

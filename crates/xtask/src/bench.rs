@@ -1,0 +1,100 @@
+//! `cargo xtask bench`: performance figures, measured side by side in one run (this machine is
+//! shared and noisy, so ratios between configurations are what to read). Release build.
+
+use std::process::Command;
+use std::time::Instant;
+
+use nix::sys::resource::{UsageWho, getrusage};
+
+use crate::{exec, root};
+
+struct Pipeline {
+    samples: u64,
+    wall: f64,
+    cpu: f64,
+    peak_rss_kib: i64,
+}
+
+/// Runs a release `plse-batch` command; returns wall seconds, CPU seconds of it and all its
+/// descendants (workers included: they are reaped inside its tree), and its stdout+stderr.
+fn timed(args: &[&str]) -> Result<(f64, f64, i64, String), String> {
+    let bin = root().join("target/release/plse-batch");
+    let before = getrusage(UsageWho::RUSAGE_CHILDREN).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let out = Command::new(&bin).args(args).current_dir(root()).env("NO_COLOR", "1").output().map_err(|e| e.to_string())?;
+    let wall = start.elapsed().as_secs_f64();
+    let after = getrusage(UsageWho::RUSAGE_CHILDREN).map_err(|e| e.to_string())?;
+    let secs = |u: nix::sys::resource::Usage| {
+        let (a, b) = (u.user_time(), u.system_time());
+        a.tv_sec() as f64 + a.tv_usec() as f64 / 1e6 + b.tv_sec() as f64 + b.tv_usec() as f64 / 1e6
+    };
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        return Err(format!("plse-batch {} failed:\n{text}", args.join(" ")));
+    }
+    Ok((wall, secs(after) - secs(before), after.max_rss(), text))
+}
+
+fn pipeline(paths: &[&str], seeds: &str, unconfined: bool) -> Result<Pipeline, String> {
+    let mut args = vec!["lint", "--exec", "--seeds", seeds];
+    args.extend_from_slice(paths);
+    if unconfined {
+        args.push("--unsafe-no-sandbox");
+    }
+    let (wall, cpu, rss, text) = timed(&args)?;
+    let line = text.lines().find(|l| l.starts_with("validated ")).ok_or("no `validated` line")?;
+    let samples: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).ok_or("bad `validated` line")?;
+    let secs: f64 = line.split_whitespace().nth(4).and_then(|s| s.trim_end_matches('s').parse().ok()).ok_or("bad `validated` line")?;
+    // Report the validation phase's wall time (without loading and the static lint).
+    let _ = wall;
+    Ok(Pipeline { samples, wall: secs, cpu, peak_rss_kib: rss })
+}
+
+fn json_field(text: &str, key: &str) -> f64 {
+    serde_json::from_str::<serde_json::Value>(text.trim())
+        .ok()
+        .and_then(|v| v.get(key).and_then(serde_json::Value::as_f64))
+        .unwrap_or(f64::NAN)
+}
+
+pub fn run() -> Result<(), String> {
+    exec("cargo", &["build", "--release", "--locked", "-p", "plse-batch"])?;
+    exec("cargo", &["run", "--release", "--locked", "-q", "-p", "plse-batch", "--", "setup"])?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let (_, _, _, render) = timed(&["__bench", "render", "--samples", "200000"])?;
+    let (_, _, _, memory) = timed(&["__bench", "memory", "--samples", "100000"])?;
+
+    let small = ["patterns/enumerate_instead_of_range_len.yaml"];
+    let small_sb = pipeline(&small, "600", false)?;
+    let small_un = pipeline(&small, "600", true)?;
+    let lib_sb = pipeline(&[], "32", false)?;
+    let lib_un = pipeline(&[], "32", true)?;
+
+    let rate = |p: &Pipeline| p.samples as f64 / p.wall;
+    let ms = |p: &Pipeline| 1e3 * p.cpu / p.samples as f64;
+    println!("\n## cargo xtask bench ({cores} cores)\n");
+    println!("| measurement | value |\n|---|---|");
+    println!(
+        "| render only, one thread, library mix (full records: both sides, tests, explanation) | {:.0} samples/s |",
+        json_field(&render, "samples_per_second")
+    );
+    println!(
+        "| host peak RSS, 100k-sample run (render + dedup index of {:.0} entries + store + export) | {:.0} MB |",
+        json_field(&memory, "dedup_entries"),
+        json_field(&memory, "peak_rss_kib") / 1024.0
+    );
+    for (name, sb, un) in [
+        ("small stdlib sample (python.core.enumerate, 2 tests)", &small_sb, &small_un),
+        ("whole library (18 patterns x 32 seeds)", &lib_sb, &lib_un),
+    ] {
+        println!("| {name}: validated, sandboxed | {:.0} samples/s, {:.2} ms CPU/sample ({} samples) |", rate(sb), ms(sb), sb.samples);
+        println!("| {name}: validated, --unsafe-no-sandbox | {:.0} samples/s, {:.2} ms CPU/sample |", rate(un), ms(un));
+        println!("| {name}: sandbox CPU overhead | {:+.2} ms/sample ({:.2}x) |", ms(sb) - ms(un), ms(sb) / ms(un));
+    }
+    println!(
+        "| peak RSS of one process in the sandboxed library run (largest of plse-batch and its workers) | {:.0} MB |",
+        lib_sb.peak_rss_kib as f64 / 1024.0
+    );
+    Ok(())
+}
