@@ -1,12 +1,11 @@
 //! The `plse-batch` binary, run as a user would.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)] // tests run the binary and read files; panics are test failures
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::root;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn plse(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_plse-batch"))

@@ -4,6 +4,9 @@
 //! host checks what could have leaked: files outside scratch, connections, processes.
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)] // tests run the binary and read files; panics are test failures
 
+mod common;
+use common::{is_root, root};
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
@@ -146,10 +149,6 @@ const ATTACKS: &[Attack] = &[
     },
 ];
 
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
     let code = a.code.replace("{{ port }}", &port.to_string()).replace("{{ marker }}", marker).replace("{{ secret }}", secret);
     let block = |s: &str, pad: &str| s.lines().map(|l| format!("{pad}{l}\n")).collect::<String>();
@@ -197,7 +196,7 @@ fn attacks_are_contained() {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
 
-    if !nix_is_root() {
+    if !is_root() {
         // Without root there is no sandbox: the refusal must say what is missing.
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("the sandbox needs root") && stderr.contains("--unsafe-no-sandbox"), "{stderr}");
@@ -226,13 +225,4 @@ fn attacks_are_contained() {
         !stdout.contains("TOP SECRET") && !stderr.contains("TOP SECRET") && !stderr.contains("root:x:0:0"),
         "secret leaked into the report"
     );
-}
-
-fn nix_is_root() -> bool {
-    // SAFETY-free check: /proc/self/status's Uid line.
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
 }
