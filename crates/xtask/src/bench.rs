@@ -35,8 +35,11 @@ fn timed(args: &[&str]) -> Result<(f64, f64, i64, String), String> {
     Ok((wall, secs(after) - secs(before), after.max_rss(), text))
 }
 
-fn pipeline(paths: &[&str], seeds: &str, unconfined: bool) -> Result<Pipeline, String> {
+fn pipeline(paths: &[&str], seeds: &str, unconfined: bool, jobs: Option<&str>) -> Result<Pipeline, String> {
     let mut args = vec!["lint", "--exec", "--seeds", seeds];
+    if let Some(j) = jobs {
+        args.extend(["--jobs", j]);
+    }
     args.extend_from_slice(paths);
     if unconfined {
         args.push("--unsafe-no-sandbox");
@@ -66,10 +69,11 @@ pub fn run() -> Result<(), String> {
     let (_, _, _, memory) = timed(&["__bench", "memory", "--samples", "100000"])?;
 
     let small = ["patterns/enumerate_instead_of_range_len.yaml"];
-    let small_sb = pipeline(&small, "600", false)?;
-    let small_un = pipeline(&small, "600", true)?;
-    let lib_sb = pipeline(&[], "32", false)?;
-    let lib_un = pipeline(&[], "32", true)?;
+    let small_sb = pipeline(&small, "600", false, None)?;
+    let small_un = pipeline(&small, "600", true, None)?;
+    let small_one = pipeline(&small, "600", false, Some("1"))?;
+    let lib_sb = pipeline(&[], "32", false, None)?;
+    let lib_un = pipeline(&[], "32", true, None)?;
 
     let rate = |p: &Pipeline| p.samples as f64 / p.wall;
     let ms = |p: &Pipeline| 1e3 * p.cpu / p.samples as f64;
@@ -92,6 +96,11 @@ pub fn run() -> Result<(), String> {
         println!("| {name}: validated, --unsafe-no-sandbox | {:.0} samples/s, {:.2} ms CPU/sample |", rate(un), ms(un));
         println!("| {name}: sandbox CPU overhead | {:+.2} ms/sample ({:.2}x) |", ms(sb) - ms(un), ms(sb) / ms(un));
     }
+    println!(
+        "| small stdlib sample, sandboxed, ONE worker (no second worker competing for the core pair) | {:.0} samples/s, {:.2} ms CPU/sample |",
+        rate(&small_one),
+        ms(&small_one)
+    );
     println!(
         "| peak RSS of one process in the sandboxed library run (largest of plse-batch and its workers) | {:.0} MB |",
         lib_sb.peak_rss_kib as f64 / 1024.0
