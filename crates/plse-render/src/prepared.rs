@@ -46,7 +46,12 @@ pub struct Prepared<'p> {
     script_path: String,
     /// Parameter stream keys of the last seed rendered (they do not depend on the index).
     keys: std::sync::Mutex<Option<Keys>>,
+    /// Whether the pattern has derived parameters (computed by the `DERIVED` template).
+    has_derived: bool,
 }
+
+/// Name of the template that computes every derived parameter.
+const DERIVED: &str = "<derived parameters>";
 
 impl<'p> Prepared<'p> {
     /// Compiles every template of `pattern`. Fails only if a template does not parse, which
@@ -56,8 +61,29 @@ impl<'p> Prepared<'p> {
         for t in pattern.templates() {
             env.add_template_owned(t.name.clone(), t.text.clone()).map_err(|source| RenderError { template: t.name.clone(), source })?;
         }
+        // All derived parameters are computed by one template compiled here: each expression
+        // `set` in declaration order (later ones see earlier ones), then all printed as one JSON
+        // object. Parsing the expressions for every sample used to cost more than rendering all
+        // the other templates; minijinja balances braces, so any expression fits in `( )`.
+        let derived: Vec<(&str, &str)> = pattern
+            .parameters
+            .iter()
+            .filter_map(|p| match &p.kind {
+                ParamKind::Derived { expression } => Some((p.name.as_str(), expression.text.as_str())),
+                _ => None,
+            })
+            .collect();
+        let has_derived = !derived.is_empty();
+        if has_derived {
+            let mut src: String = derived.iter().map(|(name, expr)| format!("{{% set {name} = ({expr}) %}}")).collect();
+            let fields: Vec<String> = derived.iter().map(|(name, _)| format!("{name:?}: {name}")).collect();
+            src.push_str(&format!("{{{{ {{{}}} | tojson }}}}", fields.join(", ")));
+            // A failure here only means the fast path is unavailable; `side` then evaluates
+            // each expression on its own and reports the precise error.
+            let _ = env.add_template_owned(DERIVED, src);
+        }
         let script_path = pattern.artifact.path.clone().unwrap_or_else(|| default_file_name(pattern.artifact.kind).to_owned());
-        Ok(Self { pattern, category: category.to_owned(), env, script_path, keys: std::sync::Mutex::new(None) })
+        Ok(Self { pattern, category: category.to_owned(), env, script_path, keys: std::sync::Mutex::new(None), has_derived })
     }
 
     /// The pattern.
@@ -117,10 +143,20 @@ impl<'p> Prepared<'p> {
     /// from the one context.
     fn side(&self, mut params: Map<String, Json>) -> Result<(Map<String, Json>, Side), RenderError> {
         let p = self.pattern;
-        for param in &p.parameters {
-            if let ParamKind::Derived { expression } = &param.kind {
-                let value = self.eval(expression, &params)?;
-                params.insert(param.name.clone(), value);
+        if self.has_derived {
+            let ctx = Value::from(Serde(&params));
+            let printed = self.env.get_template(DERIVED).and_then(|t| t.render(&ctx));
+            match printed.as_deref().map(serde_json::from_str::<Map<String, Json>>) {
+                Ok(Ok(values)) => params.extend(values),
+                // Slow path, for the precise error: one expression at a time.
+                _ => {
+                    for param in &p.parameters {
+                        if let ParamKind::Derived { expression } = &param.kind {
+                            let value = self.eval(expression, &params)?;
+                            params.insert(param.name.clone(), value);
+                        }
+                    }
+                }
             }
         }
         // Keep declaration order in the record even when derived parameters sit in between.
