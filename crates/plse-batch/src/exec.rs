@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rayon::prelude::*;
 
-use plse_render::Sample;
 use plse_render::imports::required_modules;
+use plse_render::{Sample, Side};
 use plse_schema::Pattern;
 
 use crate::cli::ExecArgs;
@@ -68,19 +68,20 @@ impl Context {
     }
 
     /// Validates `samples` (each with its pattern) on `jobs` threads; results in order.
-    pub fn validate_all(&self, samples: &[(&Pattern, Sample)]) -> Result<Vec<Verdict>> {
+    pub fn validate_all(&self, samples: &[(&Pattern, &Sample)]) -> Result<Vec<Verdict>> {
+        let all_sides: Vec<Vec<(&'static str, Side)>> = samples.iter().map(|(_, s)| sides(s)).collect();
         // One ruff process for the whole batch.
         let t = Instant::now();
-        let codes: Vec<String> = samples.iter().flat_map(|(_, s)| sides(s).into_iter().map(|(_, side)| side.code)).collect();
-        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
-        let mut lint = lint_py::lint(&self.env.ruff(), &refs)?.into_iter();
+        let codes: Vec<&str> = all_sides.iter().flatten().map(|(_, side)| side.code.as_str()).collect();
+        let mut lint = lint_py::lint(&self.env.ruff(), &codes)?.into_iter();
         let lint_ms = t.elapsed().as_secs_f64() * 1e3 / samples.len().max(1) as f64;
         let per_sample: Vec<Vec<Vec<lint_py::Finding>>> =
-            samples.iter().map(|(_, s)| sides(s).iter().map(|_| lint.next().unwrap_or_default()).collect()).collect();
+            all_sides.iter().map(|s| s.iter().map(|_| lint.next().unwrap_or_default()).collect()).collect();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs).build()?;
         let chunk = samples.len().div_ceil(self.jobs).max(1);
-        type Work<'a, 'b> = (usize, &'a (&'b Pattern, Sample), Vec<Vec<lint_py::Finding>>);
-        let work: Vec<Work<'_, '_>> = samples.iter().zip(per_sample).enumerate().map(|(i, (s, l))| (i, s, l)).collect();
+        type Work<'a, 'b> = (usize, &'a (&'b Pattern, &'b Sample), &'a [(&'static str, Side)], Vec<Vec<lint_py::Finding>>);
+        let work: Vec<Work<'_, '_>> =
+            samples.iter().zip(&all_sides).zip(per_sample).enumerate().map(|(i, ((s, sd), l))| (i, s, sd.as_slice(), l)).collect();
         let mut out: Vec<(usize, Verdict)> = pool.install(|| {
             work.into_par_iter()
                 .chunks(chunk)
@@ -88,9 +89,14 @@ impl Context {
                     let mut exec = self.shared.executor();
                     items
                         .into_iter()
-                        .map(|(i, (p, s), l)| {
-                            let settings = Settings { reject_rules: self.reject_rules.clone(), modules: required_modules(&p.requires) };
-                            (i, validate(s, l, lint_ms, p.validation.linter_checks, &p.validation.expected_output, &mut exec, &settings))
+                        .map(|(i, (p, s), sd, l)| {
+                            let settings = Settings {
+                                reject_rules: &self.reject_rules,
+                                modules: required_modules(&p.requires),
+                                linter_checks: p.validation.linter_checks,
+                                expected: &p.validation.expected_output,
+                            };
+                            (i, validate(s, sd, l, lint_ms, &mut exec, &settings))
                         })
                         .collect::<Vec<_>>()
                 })

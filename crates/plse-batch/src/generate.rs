@@ -165,10 +165,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 Candidate { src, index, sample, dup }
             })
             .collect();
-        let ok_samples: Vec<(&Pattern, Sample)> = candidates
+        let ok_samples: Vec<(&Pattern, &Sample)> = candidates
             .iter()
             .filter(|c| c.dup.is_none())
-            .filter_map(|c| c.sample.as_ref().ok().map(|s| (sources[c.src].pattern, s.clone())))
+            .filter_map(|c| c.sample.as_ref().ok().map(|s| (sources[c.src].pattern, s)))
             .collect();
         let mut verdicts = ctx.validate_all(&ok_samples)?.into_iter();
 

@@ -136,7 +136,8 @@ fn exec_results(args: &LintArgs, selected: &[&plse_schema::Entry], seeds: std::o
         }
     }
     let started = std::time::Instant::now();
-    let verdicts = ctx.validate_all(&samples)?;
+    let refs: Vec<(&plse_schema::Pattern, &plse_render::Sample)> = samples.iter().map(|(p, s)| (*p, s)).collect();
+    let verdicts = ctx.validate_all(&refs)?;
     eprintln!("validated {} samples in {:.1}s on {} workers", samples.len(), started.elapsed().as_secs_f64(), ctx.jobs);
     let mut rows: Vec<Option<ExecRow>> = selected
         .iter()

@@ -38,8 +38,6 @@ pub struct Verdict {
     pub stages: Vec<Stage>,
     /// Lint findings per side (`flawed`, `fixed` or `sample`).
     pub lint: Vec<(String, Vec<Finding>)>,
-    /// Test runs per side.
-    pub runs: Vec<(String, Vec<RunResult>)>,
 }
 
 impl Verdict {
@@ -52,12 +50,16 @@ impl Verdict {
     }
 }
 
-/// Settings of the pipeline.
-pub struct Settings {
+/// Settings of the pipeline for one pattern.
+pub struct Settings<'a> {
     /// Rule prefixes that reject.
-    pub reject_rules: Vec<String>,
+    pub reject_rules: &'a [String],
     /// Modules the pattern requires (worker key).
     pub modules: Vec<String>,
+    /// Whether the lint stage applies (`validation.linter_checks`).
+    pub linter_checks: bool,
+    /// `validation.expected_output`.
+    pub expected: &'a serde_json::Value,
 }
 
 /// The sides of a sample: one, or flawed and fixed.
@@ -107,22 +109,20 @@ fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Validates a rendered sample whose lint findings (per side, in [`sides`] order) were
+/// Validates a rendered sample, given its [`sides`] and their lint findings (same order),
 /// computed in a batch beforehand.
 pub fn validate(
     sample: &Sample,
+    sides: &[(&'static str, Side)],
     lint: Vec<Vec<Finding>>,
     lint_ms: f64,
-    linter_checks: bool,
-    expected: &serde_json::Value,
     exec: &mut Executor,
     settings: &Settings,
 ) -> Verdict {
     let mut stages = vec![Stage { stage: "render", side: None, ok: true, duration_ms: 0.0, message: String::new() }];
-    let mut verdict = Verdict { ok: true, stages: Vec::new(), lint: Vec::new(), runs: Vec::new() };
+    let mut verdict = Verdict { ok: true, stages: Vec::new(), lint: Vec::new() };
     let kind = sample.artifact.kind;
     let file = sample.artifact.path.clone().unwrap_or_else(|| plse_render::default_file_name(kind).to_owned());
-    let sides = sides(sample);
     let paired = sides.len() == 2;
     for ((label, side), findings) in sides.iter().zip(lint) {
         let side_tag = if paired { Some(*label) } else { None };
@@ -138,8 +138,8 @@ pub fn validate(
                 message: res.unwrap_or_else(|e| e),
             });
         }
-        if kind == ArtifactKind::Python && linter_checks {
-            let bad: Vec<String> = rejecting(&findings, &settings.reject_rules)
+        if kind == ArtifactKind::Python && settings.linter_checks {
+            let bad: Vec<String> = rejecting(&findings, settings.reject_rules)
                 .iter()
                 .map(|f| format!("{}:{}: {} {}", f.line, f.column, f.code, f.message))
                 .collect();
@@ -154,7 +154,7 @@ pub fn validate(
                 Run { name: "syntax".into(), kind: "shell", source: None, filename: None, command: Some(format!("sh -n {file}")) },
             );
         }
-        let expected_stdout = expected.get("stdout").and_then(|v| v.as_str());
+        let expected_stdout = settings.expected.get("stdout").and_then(|v| v.as_str());
         if expected_stdout.is_some() && kind == ArtifactKind::Python {
             runs.push(Run {
                 name: "expected-output".into(),
@@ -203,7 +203,6 @@ pub fn validate(
                     };
                     stages.push(Stage { stage: "expected-output", side: side_tag, ok, duration_ms: r.duration_ms, message });
                 }
-                verdict.runs.push(((*label).to_owned(), tests));
             }
         }
     }

@@ -143,7 +143,7 @@ fn landlock(args: &LaunchArgs) -> Result<()> {
         .add_rules(path_beneath_rules([&args.scratch], AccessFs::from_all(abi)))?
         .restrict_self()
         .context("landlock")?;
-    let _ = status; // Not enforced on kernels without Landlock; reported by the worker's hello.
+    let _ = status; // Best effort: not enforced on kernels without Landlock (see the doc above).
     Ok(())
 }
 

@@ -96,7 +96,6 @@ pub struct RunResult {
 struct Hello {
     pid: u32,
     uid: u32,
-    landlock_abi: i64,
     #[serde(default)]
     preload_errors: std::collections::BTreeMap<String, String>,
 }
@@ -115,8 +114,6 @@ pub struct Worker {
     stdin: ChildStdin,
     lines: Receiver<String>,
     scratch: Option<PathBuf>,
-    /// Landlock ABI the worker saw (-1: none).
-    pub landlock_abi: i64,
     next_id: u64,
 }
 
@@ -191,7 +188,7 @@ impl Worker {
                 }
             }
         });
-        let mut w = Self { child, stdin, lines, scratch: Some(scratch), landlock_abi: -1, next_id: 0 };
+        let mut w = Self { child, stdin, lines, scratch: Some(scratch), next_id: 0 };
         let hello = w.recv(Duration::from_secs(120)).context("the worker did not start")?;
         let hello: Hello = serde_json::from_str(&hello).with_context(|| format!("bad hello from worker: {hello}"))?;
         if spec.mode == Mode::Sandboxed && (hello.uid == 0 || hello.pid != 1) {
@@ -202,7 +199,6 @@ impl Worker {
             w.kill();
             bail!("module `{m}` cannot be imported in the sandbox ({e}); run `plse-batch setup --tier` for the tier that provides it");
         }
-        w.landlock_abi = hello.landlock_abi;
         Ok(w)
     }
 
