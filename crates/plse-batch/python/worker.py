@@ -253,6 +253,7 @@ def execute(run, limits):
     # Poll the verdict pipe and the child together: grandchildren may hold the pipe open
     # forever, so EOF is not a reliable end; the child's exit is, and the deadline bounds both.
     os.set_blocking(verdict_r, False)
+    eof = False
     while True:
         if status is None:
             done, st = os.waitpid(pid, os.WNOHANG)
@@ -262,6 +263,13 @@ def execute(run, limits):
         if status is None and left <= 0:
             timed_out = True
             break
+        if eof:
+            # The pipe is closed but the child not yet reaped: it is exiting. A closed pipe is
+            # always "ready", so polling it here would spin; sleep briefly instead.
+            if status is not None:
+                break
+            time.sleep(0.0002)
+            continue
         ready, _, _ = select.select([verdict_r], [], [], 0 if status is not None else min(left, 0.005))
         if ready:
             try:
@@ -273,9 +281,8 @@ def execute(run, limits):
                 if sum(map(len, chunks)) > 256:
                     break
                 continue
-            if status is None:
-                # EOF before the child was reaped: it is exiting; wait for it (bounded).
-                continue
+            eof = True
+            continue
         if status is not None:
             break
     swept = sweep(pid)
