@@ -93,7 +93,7 @@ pub struct ExecArgs {
     #[arg(long, default_value_t = 2048)]
     pub memory_mb: u64,
     /// Lint rule prefixes that reject a sample (comma-separated); other findings are recorded.
-    #[arg(long, value_delimiter = ',', default_value = "E9,F63,F7,F82")]
+    #[arg(long, value_delimiter = ',', default_value = plse_render::lint::REJECT_RULES)]
     pub reject_rules: Vec<String>,
     /// Run pattern code WITHOUT the sandbox (no namespaces, no uid drop, no Landlock or
     /// seccomp). Only for patterns you trust, on machines where root is not available.

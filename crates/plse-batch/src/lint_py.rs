@@ -78,5 +78,5 @@ pub fn lint(ruff: &Path, codes: &[&str]) -> Result<Vec<Vec<Finding>>> {
 
 /// Findings whose code starts with one of `reject` prefixes.
 pub fn rejecting<'a>(findings: &'a [Finding], reject: &[String]) -> Vec<&'a Finding> {
-    findings.iter().filter(|f| f.code == "invalid-syntax" || reject.iter().any(|r| f.code.starts_with(r.as_str()))).collect()
+    findings.iter().filter(|f| plse_render::lint::rejects(reject, &f.code)).collect()
 }

@@ -26,10 +26,15 @@ impl SourceFile {
         &self.text
     }
 
-    /// 1-based line and 1-based column (in characters) of a byte offset.
+    /// 1-based line and 1-based column (in characters) of a byte offset. The end of a file
+    /// that ends with a newline is placed after its last line, as the rendered snippet shows
+    /// it, not on a line that does not exist.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = self.clamp(offset);
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let mut line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        if offset == self.text.len() && line > 0 && self.line_starts[line] == offset {
+            line -= 1;
+        }
         let col = self.text[self.line_starts[line]..offset].chars().count();
         (line + 1, col + 1)
     }
@@ -70,6 +75,14 @@ impl SourceFile {
 #[cfg(test)]
 mod tests {
     use super::SourceFile;
+
+    #[test]
+    fn end_of_file_after_a_newline_is_on_the_last_line() {
+        let src = SourceFile::new("f", "a: [x\n");
+        assert_eq!(src.line_col(6), (1, 7));
+        assert_eq!(SourceFile::new("f", "").line_col(0), (1, 1));
+        assert_eq!(SourceFile::new("f", "a\n\n").line_col(3), (2, 2));
+    }
 
     #[test]
     fn line_col_counts_chars_not_bytes() {

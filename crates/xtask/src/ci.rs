@@ -5,7 +5,8 @@ use std::time::Instant;
 use crate::{ensure_wasm_target, exec, output, root};
 
 /// The shared crates (plus the web binding) that must build and lint clean for wasm32.
-const WASM_CRATES: &[&str] = &["-p", "plse-schema", "-p", "plse-sampling", "-p", "plse-render", "-p", "plse-dedup", "-p", "plse-web"];
+const WASM_CRATES: &[&str] =
+    &["-p", "plse-schema", "-p", "plse-sampling", "-p", "plse-render", "-p", "plse-dedup", "-p", "plse-wasm-probe", "-p", "plse-web"];
 
 /// A named CI step.
 type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);
@@ -34,6 +35,18 @@ pub fn run_all() -> Result<(), String> {
         ),
         ("catalogue up to date", Box::new(|| catalog(true))),
         ("native/wasm byte-identity", Box::new(crate::wasm_check::check)),
+        (
+            "playground tools (trunk, wasm-bindgen, npm, wasm-opt, chromium)",
+            Box::new(|| crate::web::ensure_tools().and_then(|()| crate::web::ensure_chromium())),
+        ),
+        ("playground build (trunk build --release)", Box::new(|| exec("trunk", &["build", "--release"]))),
+        (
+            "playground end-to-end (headless Chromium)",
+            Box::new(|| {
+                exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-batch"])?;
+                exec("node", &["web/e2e/run.mjs"])
+            }),
+        ),
     ];
     let mut timings = Vec::new();
     for (name, step) in &steps {

@@ -5,10 +5,16 @@
 //! - `wasm-check` — builds `web/` for wasm32 and compares its renders with `plse-batch`.
 //! - `bench` — performance figures of the release build, side by side.
 //! - `catalog [--check]` — regenerates (or checks) AVAILABLE_PATTERNS.md.
+//! - `serve` — installs the playground's tools (trunk, wasm-bindgen-cli, npm packages,
+//!   wasm-opt) and runs `trunk serve`.
+//! - `web-build` — the static site in `dist/` (`trunk build --release`).
+//! - `e2e` — the playground's end-to-end tests in headless Chromium.
+//! - `budgets` — the playground's size and speed budgets, measured.
 
 mod bench;
 mod ci;
 mod wasm_check;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -20,8 +26,12 @@ fn main() -> ExitCode {
         Some("wasm-check") => wasm_check::check(),
         Some("bench") => bench::run(),
         Some("catalog") => ci::catalog(args.get(1).map(String::as_str) == Some("--check")),
+        Some("serve") => web::serve(),
+        Some("web-build") => web::build(),
+        Some("e2e") => web::e2e(),
+        Some("budgets") => web::budgets(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | wasm-check | bench | catalog [--check]>");
+            eprintln!("usage: cargo xtask <ci | wasm-check | bench | catalog [--check] | serve | web-build | e2e | budgets>");
             return ExitCode::from(2);
         }
     };

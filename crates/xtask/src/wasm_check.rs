@@ -1,5 +1,5 @@
 //! `cargo xtask wasm-check`: every library pattern and fixture, rendered natively by
-//! `plse-batch` and in wasm32 by `web/` (run under Node), must give the same bytes.
+//! `plse-batch` and in wasm32 by `plse-wasm-probe` (run under Node), must give the same bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,7 +47,7 @@ pub fn check() -> Result<(), String> {
 
 fn run_cargo_builds() -> Result<(), String> {
     exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-batch"])?;
-    exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-web", "--target", "wasm32-unknown-unknown", "--release"])
+    exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-wasm-probe", "--target", "wasm32-unknown-unknown", "--release"])
 }
 
 fn excerpt(s: &str, at: usize) -> &str {
@@ -146,10 +146,10 @@ fn wasm_render(cases: &[Case]) -> Result<Vec<String>, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let req_path = dir.join("requests.json");
     std::fs::write(&req_path, serde_json::to_vec(&requests).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/plse_web.wasm");
+    let wasm = root.join("target/wasm32-unknown-unknown/release/plse_wasm_probe.wasm");
     let out = Command::new("node")
         .current_dir(&root)
-        .arg("web/js/render-all.mjs")
+        .arg("crates/plse-wasm-probe/render-all.mjs")
         .arg(&wasm)
         .arg(&req_path)
         .output()

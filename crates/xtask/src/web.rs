@@ -1,0 +1,127 @@
+//! The browser playground's tasks: `serve`, `web-build`, `e2e`, `budgets`, and the set-up
+//! they share — everything a fresh machine lacks is installed here, so that afterwards plain
+//! `trunk serve` works too.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{ensure_wasm_target, exec, output, root};
+
+/// The trunk release that installs on the machine's Rust (0.22 needs a newer rustc).
+const TRUNK_VERSION: &str = "0.21.14";
+/// The binaryen release of the npm `binaryen` package (package-lock.json); Trunk.toml pins it.
+const WASM_OPT_VERSION: &str = "132";
+
+fn has(program: &str, args: &[&str], expect: &str) -> bool {
+    Command::new(program).args(args).output().is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(expect))
+}
+
+/// The `wasm-bindgen` version locked in Cargo.lock (the CLI must equal it exactly).
+fn locked_wasm_bindgen() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l == "name = \"wasm-bindgen\""
+            && let Some(v) = lines.next().and_then(|v| v.strip_prefix("version = \""))
+        {
+            return Ok(v.trim_end_matches('"').to_owned());
+        }
+    }
+    Err("no wasm-bindgen in Cargo.lock".into())
+}
+
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"), PathBuf::from)
+        .join("bin")
+}
+
+/// npm packages from package-lock.json, reinstalled only when the lock file changed.
+fn npm_packages() -> Result<(), String> {
+    let lock = std::fs::read(root().join("package-lock.json")).map_err(|e| format!("package-lock.json: {e}"))?;
+    let stamp = root().join("node_modules/.plse-lock");
+    if std::fs::read(&stamp).is_ok_and(|s| s == lock) {
+        return Ok(());
+    }
+    exec("npm", &["ci", "--no-audit", "--no-fund"])?;
+    std::fs::write(&stamp, lock).map_err(|e| e.to_string())
+}
+
+/// A `wasm-opt` on PATH (in cargo's bin directory) that runs the npm package's binaryen.
+fn wasm_opt() -> Result<(), String> {
+    if has("wasm-opt", &["--version"], &format!("version_{WASM_OPT_VERSION}")) {
+        return Ok(());
+    }
+    let target = cargo_bin().join("wasm-opt");
+    let script = format!(
+        "#!/bin/sh\n# Installed by `cargo xtask serve`: binaryen {WASM_OPT_VERSION} from npm (Debian's breaks release builds).\nexec node \"{}\" \"$@\"\n",
+        root().join("node_modules/binaryen/bin/wasm-opt").display()
+    );
+    std::fs::write(&target, script).map_err(|e| format!("{}: {e}", target.display()))?;
+    exec("chmod", &["755", &target.to_string_lossy()])?;
+    if !has("wasm-opt", &["--version"], &format!("version_{WASM_OPT_VERSION}")) {
+        let found = output("sh", &["-c", "command -v wasm-opt; wasm-opt --version"]).unwrap_or_default();
+        return Err(format!(
+            "installed {} but PATH finds another wasm-opt first:\n{found}put {} first on PATH",
+            target.display(),
+            cargo_bin().display()
+        ));
+    }
+    Ok(())
+}
+
+/// Everything `trunk build` needs.
+pub fn ensure_tools() -> Result<(), String> {
+    ensure_wasm_target()?;
+    if !has("trunk", &["--version"], &format!("trunk {TRUNK_VERSION}")) {
+        eprintln!("installing trunk {TRUNK_VERSION} (about 9 minutes on 2 cores)");
+        exec("cargo", &["install", "--locked", "trunk", "--version", TRUNK_VERSION])?;
+    }
+    let wbg = locked_wasm_bindgen()?;
+    if !has("wasm-bindgen", &["--version"], &format!("wasm-bindgen {wbg}")) {
+        eprintln!("installing wasm-bindgen-cli {wbg} (the version in Cargo.lock; about 6 minutes)");
+        // Without --locked: its lock file once named a version the registry mirror lacked.
+        exec("cargo", &["install", "wasm-bindgen-cli", "--version", &wbg])?;
+    }
+    npm_packages()?;
+    wasm_opt()?;
+    // trunk builds offline (Trunk.toml), so the crates must be here already.
+    exec("cargo", &["fetch", "--locked"])
+}
+
+/// Debian's Chromium for the end-to-end tests.
+pub fn ensure_chromium() -> Result<(), String> {
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    exec("apt-get", &["update", "-qq"])?;
+    exec("apt-get", &["install", "-y", "-qq", "chromium"])
+        .map_err(|e| format!("{e}\nhint: the browser tests need Debian's chromium (as root: apt-get install chromium)"))
+}
+
+/// `cargo xtask serve`: set up, then `trunk serve` (http://127.0.0.1:8080).
+pub fn serve() -> Result<(), String> {
+    ensure_tools()?;
+    exec("trunk", &["serve"])
+}
+
+/// `cargo xtask web-build`: the static site in dist/.
+pub fn build() -> Result<(), String> {
+    ensure_tools()?;
+    exec("trunk", &["build", "--release"])
+}
+
+/// `cargo xtask e2e`: builds the site and drives it in headless Chromium.
+pub fn e2e() -> Result<(), String> {
+    build()?;
+    ensure_chromium()?;
+    exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-batch"])?;
+    exec("node", &["web/e2e/run.mjs"])
+}
+
+/// `cargo xtask budgets`: builds the site and measures its budgets.
+pub fn budgets() -> Result<(), String> {
+    build()?;
+    ensure_chromium()?;
+    exec("node", &["web/e2e/budgets.mjs"])
+}

@@ -1,0 +1,31 @@
+// A static file server for dist/ under a sub-path (proving the site needs no server code
+// and works below any path), on a random loopback port. No directory listing, no SPA
+// fallback: a missing file is a 404, as on a plain static host.
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
+  ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json",
+  ".zip": "application/zip", ".yaml": "text/yaml; charset=utf-8", ".map": "application/json",
+};
+
+export async function serve(dir, prefix = "/plse/playground/") {
+  const root = resolve(dir);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (!path.startsWith(prefix)) { res.writeHead(404).end(); return; }
+    let file = normalize(join(root, path.slice(prefix.length)));
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, "index.html");
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}${prefix}`, close: () => server.close() };
+}

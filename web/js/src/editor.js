@@ -1,0 +1,125 @@
+// CodeMirror 6 views used by the Leptos app: the pattern editor (YAML with Jinja inside),
+// read-only code views with ruff markers, and the flawed/fixed diff. Every text arrives as
+// a document string: nothing a pattern contains is ever parsed as HTML.
+import { EditorState, Compartment, Annotation } from "@codemirror/state";
+import { EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection } from "@codemirror/view";
+import { Decoration, MatchDecorator, ViewPlugin } from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import { bracketMatching, indentOnInput, StreamLanguage } from "@codemirror/language";
+import { searchKeymap, highlightSelectionMatches } from "@codemirror/search";
+import { lintGutter, setDiagnostics } from "@codemirror/lint";
+import { yaml } from "@codemirror/lang-yaml";
+import { python } from "@codemirror/lang-python";
+import { toml } from "@codemirror/legacy-modes/mode/toml";
+import { dockerFile } from "@codemirror/legacy-modes/mode/dockerfile";
+import { shell } from "@codemirror/legacy-modes/mode/shell";
+import { MergeView } from "@codemirror/merge";
+import { cssTheme, highlight } from "./theme.js";
+
+// Jinja delimiters inside YAML: a decoration over `{{ … }}`, `{% … %}` and `{# … #}`, so the
+// YAML structure keeps its own highlighting and the template parts stand out.
+const jinjaMatcher = new MatchDecorator({
+  regexp: /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g,
+  decoration: Decoration.mark({ class: "cm-jinja" }),
+});
+const jinjaHighlight = ViewPlugin.define((view) => ({
+  decorations: jinjaMatcher.createDeco(view),
+  update(u) { this.decorations = jinjaMatcher.updateDeco(u, this.decorations); },
+}), { decorations: (v) => v.decorations });
+
+function language(lang) {
+  switch (lang) {
+    case "python": return python();
+    case "yaml": return yaml();
+    case "toml": return StreamLanguage.define(toml);
+    case "dockerfile": return StreamLanguage.define(dockerFile);
+    case "shell": return StreamLanguage.define(shell);
+    default: return [];
+  }
+}
+
+const base = () => [lineNumbers(), highlightActiveLineGutter(), drawSelection(), highlight, cssTheme, EditorView.lineWrapping];
+
+// Offsets from line/column pairs (1-based, UTF-16 columns), clamped to the document.
+function offset(doc, row, column) {
+  const line = doc.line(Math.min(Math.max(row, 1), doc.lines));
+  return Math.min(line.from + Math.max(column - 1, 0), line.to);
+}
+
+const external = Annotation.define();
+
+export function yamlEditor(parent, text, onChange, onRun) {
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: text,
+      extensions: [
+        base(), history(), indentOnInput(), bracketMatching(), highlightActiveLine(), highlightSelectionMatches(),
+        lintGutter(), yaml(), jinjaHighlight,
+        keymap.of([{ key: "Mod-Enter", run: () => { onRun(); return true; } }, ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+        EditorView.updateListener.of((u) => {
+          if (u.docChanged && !u.transactions.some((tr) => tr.annotation(external))) onChange(u.state.doc.toString());
+        }),
+        EditorView.contentAttributes.of({ "aria-label": "Pattern YAML" }),
+      ],
+    }),
+  });
+  return {
+    view,
+    setDoc(doc) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc }, annotations: external.of(true) });
+    },
+    getDoc() { return view.state.doc.toString(); },
+    // markers: [{from, to, severity, message}] in UTF-16 offsets (computed by the engine).
+    setMarkers(json) {
+      const len = view.state.doc.length;
+      const diags = JSON.parse(json).map((m) => ({
+        from: Math.min(m.from, len), to: Math.min(Math.max(m.to, m.from), len), severity: m.severity, message: m.message,
+      }));
+      view.dispatch(setDiagnostics(view.state, diags));
+    },
+    jump(pos) {
+      const at = Math.min(pos, view.state.doc.length);
+      view.dispatch({ selection: { anchor: at }, scrollIntoView: true });
+      view.focus();
+    },
+    // Replaces the document as a user edit would (end-to-end tests and "new pattern").
+    type(doc) { view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } }); },
+  };
+}
+
+export function codeView(parent) {
+  const lang = new Compartment();
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: "",
+      extensions: [base(), lintGutter(), lang.of([]), EditorState.readOnly.of(true), EditorView.editable.of(false)],
+    }),
+  });
+  return {
+    view,
+    // markers: [{row, column, end_row, end_column, severity, message}] from ruff.
+    show(text, language_, markersJson) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, effects: lang.reconfigure(language(language_)) });
+      const doc = view.state.doc;
+      const diags = JSON.parse(markersJson || "[]").map((m) => {
+        const from = offset(doc, m.row, m.column);
+        return { from, to: Math.max(from, offset(doc, m.end_row, m.end_column)), severity: m.severity, message: m.message };
+      });
+      view.dispatch(setDiagnostics(view.state, diags));
+    },
+    text() { return view.state.doc.toString(); },
+  };
+}
+
+export function diffView(parent) {
+  let merge = null;
+  return {
+    show(a, b, lang) {
+      if (merge) merge.destroy();
+      const side = (doc) => ({ doc, extensions: [base(), language(lang), EditorState.readOnly.of(true), EditorView.editable.of(false)] });
+      merge = new MergeView({ a: side(a), b: side(b), parent, highlightChanges: true, gutter: true });
+    },
+  };
+}

@@ -1,0 +1,229 @@
+//! The contributor checklist: what CI checks when a pattern arrives in a pull request
+//! (`cargo xtask ci` runs `plse-batch lint`, `lint --exec` and `catalog --check`), each with
+//! its state for the pattern being edited, as far as the browser can know it.
+
+use plse_render::lint::{REJECT_RULES, lint, rejects};
+use plse_schema::SourceFile;
+
+use crate::checks::{LintResult, RunResult};
+use crate::engine::Evaluation;
+use crate::library::Item;
+
+/// Seeds `plse-batch lint` renders in CI.
+pub const CI_SEEDS: u64 = 16;
+
+/// The state of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Checked here and fine.
+    Pass,
+    /// Checked here and failing.
+    Fail,
+    /// Checkable here, not run yet (run the checks).
+    Pending,
+    /// Only `plse-batch` can check it (sandbox, native modules, repository files).
+    Local,
+}
+
+impl State {
+    /// Lower-case name (CSS class, test hook).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Pending => "pending",
+            Self::Local => "local",
+        }
+    }
+}
+
+/// One checklist line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// What CI checks.
+    pub title: &'static str,
+    /// The CI command doing it.
+    pub command: &'static str,
+    /// State here.
+    pub state: State,
+    /// Why (the first problem, or what to do).
+    pub detail: String,
+}
+
+/// What the browser's checks found, if they ran for the current sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckState {
+    /// Ruff results.
+    pub lint: Option<Vec<LintResult>>,
+    /// Python runs.
+    pub runs: Option<Vec<RunResult>>,
+    /// Modules the browser lacks (execution needs plse-batch).
+    pub unavailable: Vec<String>,
+}
+
+fn item(title: &'static str, command: &'static str, state: State, detail: impl Into<String>) -> Line {
+    Line { title, command, state, detail: detail.into() }
+}
+
+/// The checklist for `ev` (the editor's evaluation of `name`/`text` in `category`).
+pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item], checks: &CheckState) -> Vec<Line> {
+    let mut out = Vec::new();
+    let first_error = ev.markers.iter().find(|m| m.severity == "error");
+    out.push(match first_error {
+        Some(m) => item("The file loads without errors", "plse-batch lint", State::Fail, format!("{}:{}: {}", m.line, m.column, m.message)),
+        None => item("The file loads without errors", "plse-batch lint", State::Pass, "schema, parameters and templates are valid"),
+    });
+    let Some(pattern) = &ev.pattern else { return out };
+    let report = lint(pattern, category, &SourceFile::new(name, text.to_owned()), 0..CI_SEEDS);
+    out.push(match report.diagnostics.iter().find(|d| d.is_error()).or(report.diagnostics.first()) {
+        Some(d) => item(
+            "Renders for every CI seed, with tests and variety",
+            "plse-batch lint --seeds 16",
+            if report.has_errors() { State::Fail } else { State::Pass },
+            format!("{} of {} seeds rendered; {}", report.rendered, report.tried, d.message),
+        ),
+        None => item(
+            "Renders for every CI seed, with tests and variety",
+            "plse-batch lint --seeds 16",
+            State::Pass,
+            format!("{} seeds rendered, {} distinct codes", report.rendered, report.distinct),
+        ),
+    });
+    let clash = library.iter().find(|i| i.id == pattern.pattern_id && i.path != name);
+    out.push(match clash {
+        Some(i) => {
+            item("pattern_id is unique in the library", "plse-batch lint", State::Fail, format!("`{}` is already used by {}", i.id, i.path))
+        }
+        None => item("pattern_id is unique in the library", "plse-batch lint", State::Pass, pattern.pattern_id.clone()),
+    });
+    let python = ev.sample.as_ref().is_some_and(|s| s.artifact.kind == plse_schema::ArtifactKind::Python);
+    let rules: Vec<&str> = REJECT_RULES.split(',').collect();
+    out.push(if !python {
+        item("Artifact validates", "plse-batch lint --exec", State::Local, "TOML/YAML/Dockerfile validators run in plse-batch")
+    } else {
+        match &checks.lint {
+            None => item("Syntax and lint (ruff) clean", "plse-batch lint --exec", State::Pending, "run the checks (Ctrl+Enter)"),
+            Some(results) => {
+                let bad = results.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f))).find(|(_, f)| rejects(&rules, &f.code));
+                match bad {
+                    Some((r, f)) => item(
+                        "Syntax and lint (ruff) clean",
+                        "plse-batch lint --exec",
+                        State::Fail,
+                        format!("{} {}:{}: {} {}", r.side, f.row, f.column, f.code, f.message),
+                    ),
+                    None => {
+                        item("Syntax and lint (ruff) clean", "plse-batch lint --exec", State::Pass, format!("no {REJECT_RULES} findings"))
+                    }
+                }
+            }
+        }
+    });
+    if python {
+        out.push(if !checks.unavailable.is_empty() {
+            item(
+                "Unit tests pass in the sandbox",
+                "plse-batch lint --exec",
+                State::Local,
+                format!("needs {} (not available in the browser): run `plse-batch lint --exec`", checks.unavailable.join(", ")),
+            )
+        } else {
+            match &checks.runs {
+                None => item("Unit tests pass in the sandbox", "plse-batch lint --exec", State::Pending, "run the checks (Ctrl+Enter)"),
+                Some(runs) => match runs.iter().find(|r| !r.passed()) {
+                    Some(r) => item(
+                        "Unit tests pass in the sandbox",
+                        "plse-batch lint --exec",
+                        State::Fail,
+                        format!("{} {}: {}", r.side, r.name, if r.timed_out { "timed out" } else { "failed" }),
+                    ),
+                    None => item(
+                        "Unit tests pass in the sandbox",
+                        "plse-batch lint --exec",
+                        State::Pass,
+                        format!("{} runs passed in Pyodide", runs.len()),
+                    ),
+                },
+            }
+        });
+    }
+    out.push(item(
+        "AVAILABLE_PATTERNS.md lists the pattern",
+        "cargo xtask catalog --check",
+        State::Local,
+        "after adding the file under patterns/, run `cargo xtask catalog`",
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Finding;
+    use crate::engine::{Input, evaluate};
+    use crate::library;
+
+    fn states(name: &str, text: &str, checks: &CheckState) -> Vec<(String, State)> {
+        let lib = library::bundled();
+        let ev = evaluate(&Input { name, text, category: "best_practices", seed: 0, index: 0, params: &[] });
+        checklist(name, text, "best_practices", &ev, &lib, checks).into_iter().map(|i| (i.title.to_owned(), i.state)).collect()
+    }
+
+    fn enumerate() -> library::Item {
+        library::bundled().into_iter().find(|i| i.id == "python.core.enumerate").unwrap()
+    }
+
+    #[test]
+    fn library_pattern_passes_static_items_and_waits_for_checks() {
+        let e = enumerate();
+        let s = states(&e.path, &e.text, &CheckState::default());
+        assert_eq!(s[0].1, State::Pass);
+        assert_eq!(s[1].1, State::Pass);
+        assert_eq!(s[2].1, State::Pass);
+        assert_eq!(s[3].1, State::Pending);
+        assert_eq!(s[4].1, State::Pending);
+        assert_eq!(s.last().unwrap().1, State::Local);
+    }
+
+    #[test]
+    fn a_copy_under_another_name_clashes_and_a_broken_file_fails_first() {
+        let e = enumerate();
+        let s = states("my_copy.yaml", &e.text, &CheckState::default());
+        assert_eq!(s[2], ("pattern_id is unique in the library".to_owned(), State::Fail));
+        let s = states("broken.yaml", "pattern_id: [", &CheckState::default());
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].1, State::Fail);
+    }
+
+    #[test]
+    fn check_results_set_the_states() {
+        let e = enumerate();
+        let finding = |code: &str| Finding { code: code.into(), message: "m".into(), row: 1, column: 1, end_row: 1, end_column: 2 };
+        let run = RunResult {
+            side: "sample".into(),
+            name: "test 1".into(),
+            ok: true,
+            timed_out: false,
+            stdout: String::new(),
+            stderr: String::new(),
+            duration_ms: 1.0,
+            expect_failure: false,
+        };
+        let ok = CheckState {
+            lint: Some(vec![LintResult { side: "sample".into(), findings: vec![finding("E501")] }]),
+            runs: Some(vec![run.clone()]),
+            unavailable: Vec::new(),
+        };
+        let s = states(&e.path, &e.text, &ok);
+        assert_eq!((s[3].1, s[4].1), (State::Pass, State::Pass), "E501 is recorded, not rejected");
+        let bad = CheckState {
+            lint: Some(vec![LintResult { side: "sample".into(), findings: vec![finding("F821")] }]),
+            runs: Some(vec![RunResult { timed_out: true, ok: false, ..run }]),
+            unavailable: Vec::new(),
+        };
+        let s = states(&e.path, &e.text, &bad);
+        assert_eq!((s[3].1, s[4].1), (State::Fail, State::Fail));
+        let numpy = CheckState { unavailable: vec!["numpy".into()], ..CheckState::default() };
+        assert_eq!(states(&e.path, &e.text, &numpy)[4].1, State::Local);
+    }
+}

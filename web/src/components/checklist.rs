@@ -1,0 +1,42 @@
+//! The contributor checklist: what CI will check on a pull request, with its state here.
+
+use leptos::prelude::*;
+
+use crate::checklist::checklist;
+use crate::state::AppState;
+
+/// Contributor checklist.
+#[component]
+pub fn ChecklistPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let lines = move || {
+        let ev = state.eval.get();
+        let checks = state.checks.get();
+        let library = state.library.get_value();
+        state.session.with(|s| checklist(&s.name, &s.text, &s.category, &ev, &library, &checks))
+    };
+    view! {
+        <section class="panel checklist" aria-label="Contributor checklist">
+            <h2>"Before you open a pull request"</h2>
+            <ul data-testid="checklist">
+                {move || {
+                    lines()
+                        .into_iter()
+                        .map(|l| {
+                            view! {
+                                <li class=l.state.as_str() data-state=l.state.as_str()>
+                                    <span class="state">{l.state.as_str()}</span>
+                                    " "
+                                    <strong>{l.title}</strong>
+                                    " — "
+                                    <code>{l.command}</code>
+                                    <div class="detail">{l.detail}</div>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </section>
+    }
+}

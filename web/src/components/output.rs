@@ -1,0 +1,155 @@
+//! Output tabs: instruction, code (highlighted, with ruff markers), tests, explanation, the
+//! flawed/fixed diff of paired patterns, and the JSON row exactly as `plse-batch` prints it.
+
+use leptos::html::Div;
+use leptos::prelude::*;
+use plse_schema::ArtifactKind;
+
+use crate::checks::Finding;
+use crate::ffi;
+use crate::state::{AppState, Tab};
+
+fn language(kind: ArtifactKind) -> &'static str {
+    match kind {
+        ArtifactKind::Python => "python",
+        ArtifactKind::Toml => "toml",
+        ArtifactKind::Yaml => "yaml",
+        ArtifactKind::Dockerfile => "dockerfile",
+        ArtifactKind::Shell => "shell",
+        ArtifactKind::Text => "text",
+    }
+}
+
+#[derive(serde::Serialize)]
+struct CodeMarker {
+    row: usize,
+    column: usize,
+    end_row: usize,
+    end_column: usize,
+    severity: &'static str,
+    message: String,
+}
+
+fn code_markers(findings: &[Finding]) -> String {
+    let rules: Vec<&str> = plse_render::lint::REJECT_RULES.split(',').collect();
+    let markers: Vec<CodeMarker> = findings
+        .iter()
+        .map(|f| CodeMarker {
+            row: f.row,
+            column: f.column,
+            end_row: f.end_row,
+            end_column: f.end_column,
+            severity: if plse_render::lint::rejects(&rules, &f.code) { "error" } else { "warning" },
+            message: format!("{} {}", f.code, f.message),
+        })
+        .collect();
+    serde_json::to_string(&markers).unwrap_or_default()
+}
+
+/// The output tabs.
+#[component]
+pub fn OutputPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let code_host = NodeRef::<Div>::new();
+    let diff_host = NodeRef::<Div>::new();
+    let code_view = StoredValue::new_local(None::<ffi::CodeView>);
+    let diff_view = StoredValue::new_local(None::<ffi::DiffView>);
+    // The code view follows the sample and ruff's findings for the drawn side.
+    Effect::new(move |_| {
+        let Some(el) = code_host.get() else { return };
+        let ev = state.eval.get();
+        let findings = state.checks.with(|c| {
+            let drawn = match ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| p.flawed.code == s.code)) {
+                Some(true) => "flawed",
+                Some(false) => "fixed",
+                None => "sample",
+            };
+            c.lint.as_ref().and_then(|l| l.iter().find(|r| r.side == drawn)).map(|r| r.findings.clone()).unwrap_or_default()
+        });
+        if code_view.with_value(Option::is_none) {
+            code_view.set_value(Some(ffi::code_view(&el)));
+        }
+        let (text, lang) = ev.sample.as_ref().map_or((String::new(), "text"), |s| (s.code.clone(), language(s.artifact.kind)));
+        code_view.with_value(|v| {
+            if let Some(v) = v {
+                v.show(&text, lang, &code_markers(&findings));
+            }
+        });
+    });
+    // The diff is rebuilt when shown (CodeMirror measures itself on creation).
+    Effect::new(move |_| {
+        let Some(el) = diff_host.get() else { return };
+        if state.tab.get() != Tab::Diff {
+            return;
+        }
+        let ev = state.eval.get();
+        let Some((pair, kind)) = ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| (p, s.artifact.kind))) else { return };
+        if diff_view.with_value(Option::is_none) {
+            diff_view.set_value(Some(ffi::diff_view(&el)));
+        }
+        diff_view.with_value(|v| {
+            if let Some(v) = v {
+                v.show_diff(&pair.flawed.code, &pair.fixed.code, language(kind));
+            }
+        });
+    });
+    let paired = move || state.eval.with(|e| e.sample.as_ref().is_some_and(|s| s.pair.is_some()));
+    let tab_button = move |tab: Tab, label: &'static str| {
+        view! {
+            <button
+                role="tab"
+                class="tab"
+                data-tab=label
+                aria-selected=move || (state.tab.get() == tab).to_string()
+                on:click=move |_| state.tab.set(tab)
+            >
+                {label}
+            </button>
+        }
+    };
+    let sample_text =
+        move |f: fn(&plse_render::Sample) -> String| move || state.eval.with(|e| e.sample.as_ref().map(f).unwrap_or_default());
+    let tests = move || {
+        state.eval.with(|e| {
+            e.sample
+                .as_ref()
+                .map(|s| {
+                    s.tests
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| view! { <h3>{format!("Test {}", i + 1)}</h3> <pre class="code">{t.clone()}</pre> })
+                        .collect_view()
+                })
+                .into_iter()
+                .collect_view()
+        })
+    };
+    let shown = move |tab: Tab| move || state.tab.get() != tab;
+    view! {
+        <section class="panel output" aria-label="Rendered sample">
+            <div role="tablist" class="tabs">
+                {tab_button(Tab::Instruction, "Instruction")}
+                {tab_button(Tab::Code, "Code")}
+                {tab_button(Tab::Tests, "Tests")}
+                {tab_button(Tab::Explanation, "Explanation")}
+                <Show when=paired>{tab_button(Tab::Diff, "Flawed vs fixed")}</Show>
+                {tab_button(Tab::Json, "JSON row")}
+            </div>
+            <div class="tab-body" hidden=shown(Tab::Instruction) data-testid="out-instruction">
+                <pre class="prose">{sample_text(|s| s.instruction.clone())}</pre>
+            </div>
+            <div class="tab-body code-host" hidden=shown(Tab::Code) node_ref=code_host data-testid="out-code"></div>
+            <div class="tab-body" hidden=shown(Tab::Tests) data-testid="out-tests">{tests}</div>
+            <div class="tab-body" hidden=shown(Tab::Explanation) data-testid="out-explanation">
+                <pre class="prose">{sample_text(|s| s.explanation.clone().unwrap_or_else(|| "(this pattern has no explanation)".into()))}</pre>
+            </div>
+            <div class="tab-body diff-host" hidden=shown(Tab::Diff) node_ref=diff_host data-testid="out-diff"></div>
+            <div class="tab-body" hidden=shown(Tab::Json)>
+                <h3>"Row (" <code>"plse-batch render --row"</code> ")"</h3>
+                <pre class="code" data-testid="out-row">{move || state.eval.with(|e| e.row_json.clone())}</pre>
+                <h3>"Record (" <code>"plse-batch render --json"</code> ")"</h3>
+                <pre class="code" data-testid="out-record">{move || state.eval.with(|e| e.record_json.clone())}</pre>
+            </div>
+        </section>
+    }
+}

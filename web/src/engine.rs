@@ -1,0 +1,188 @@
+//! One evaluation of the editor's text: load, diagnostics, the parameter form and the
+//! rendered sample — exactly what `plse-batch render` computes for the same input. Pure, so
+//! it is tested natively and timed in the browser.
+
+use plse_render::{Prepared, Sample};
+use plse_sampling::Overrides;
+use plse_schema::{Diagnostic, Pattern, RenderStyle, Severity, SourceFile};
+use serde::Serialize;
+
+use crate::params::{Control, controls};
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input<'a> {
+    /// File name shown in diagnostics (the library path or the user's name for it).
+    pub name: &'a str,
+    /// The YAML text.
+    pub text: &'a str,
+    /// Category the sample is rendered under.
+    pub category: &'a str,
+    /// Seed.
+    pub seed: u64,
+    /// Index within the seed.
+    pub index: u64,
+    /// `name=value` overrides, as `plse-batch render --param` takes them.
+    pub params: &'a [String],
+}
+
+/// A diagnostic placed in the editor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    /// Start, in UTF-16 code units (CodeMirror's unit).
+    pub from: usize,
+    /// End, in UTF-16 code units (at least `from`).
+    pub to: usize,
+    /// 1-based line of the start.
+    pub line: usize,
+    /// 1-based column of the start.
+    pub column: usize,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// Short message (with the kebab-case code).
+    pub message: String,
+    /// The full rustc-style text, as the CLI prints it.
+    pub rendered: String,
+}
+
+/// Everything the page shows for one input.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// Diagnostics of loading and rendering, in source order.
+    pub markers: Vec<Marker>,
+    /// All diagnostics as the CLI prints them (plain text).
+    pub diagnostics_text: String,
+    /// Whether any diagnostic is an error.
+    pub has_errors: bool,
+    /// Why no sample could be rendered from valid YAML (a bad override).
+    pub override_error: Option<String>,
+    /// The pattern, when it loads.
+    pub pattern: Option<Pattern>,
+    /// Form controls for the pattern's parameters.
+    pub controls: Vec<Control>,
+    /// The sample, when it renders.
+    pub sample: Option<Sample>,
+    /// `plse-batch render --row` output (without the trailing newline).
+    pub row_json: String,
+    /// `plse-batch render --json` output.
+    pub record_json: String,
+}
+
+fn utf16_offset(text: &str, byte: usize) -> usize {
+    let byte = byte.min(text.len());
+    let byte = (0..=byte).rev().find(|&b| text.is_char_boundary(b)).unwrap_or(0);
+    text[..byte].encode_utf16().count()
+}
+
+fn marker(d: &Diagnostic, source: &SourceFile) -> Marker {
+    let text = source.text();
+    let view = d.to_view(source);
+    let from = utf16_offset(text, d.span.start);
+    // An empty span underlines the character it points at (as the rendered snippet does),
+    // so the editor shows a range rather than an easily missed point.
+    let start = source.clamp(d.span.start);
+    let end = if d.span.end > d.span.start {
+        d.span.end
+    } else {
+        text[start..].chars().next().filter(|c| *c != '\n').map_or(start, |c| start + c.len_utf8())
+    };
+    Marker {
+        from,
+        to: utf16_offset(text, end).max(from),
+        line: view.line,
+        column: view.column,
+        severity: match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        },
+        message: format!("{} [{}]", d.message, d.code.as_str()),
+        rendered: d.render(source, RenderStyle::Plain),
+    }
+}
+
+/// Loads and renders `input`.
+pub fn evaluate(input: &Input<'_>) -> Evaluation {
+    let file = plse_schema::load(input.name, input.text.as_bytes());
+    let mut diagnostics = file.diagnostics.clone();
+    let mut out = Evaluation::default();
+    if let Some(pattern) = &file.pattern {
+        out.controls = controls(pattern);
+        match Overrides::parse(pattern, input.params) {
+            Err(e) => out.override_error = Some(e.to_string()),
+            Ok(overrides) => match Prepared::new(pattern, input.category).and_then(|p| p.render(input.seed, input.index, &overrides)) {
+                Ok(sample) => {
+                    out.row_json = serde_json::to_string(&sample.row()).unwrap_or_default();
+                    out.record_json = serde_json::to_string_pretty(&sample).unwrap_or_default();
+                    out.sample = Some(sample);
+                }
+                Err(e) => diagnostics.push(e.to_diagnostic(pattern, &file.source)),
+            },
+        }
+    }
+    diagnostics.sort_by_key(|d| d.span.start);
+    out.has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    out.markers = diagnostics.iter().map(|d| marker(d, &file.source)).collect();
+    out.diagnostics_text = plse_schema::render_all(&diagnostics, &file.source, RenderStyle::Plain);
+    out.pattern = file.pattern;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library;
+
+    fn input<'a>(name: &'a str, text: &'a str, params: &'a [String]) -> Input<'a> {
+        Input { name, text, category: "best_practices", seed: 7, index: 0, params }
+    }
+
+    #[test]
+    fn library_patterns_render_like_the_engine() {
+        for item in library::bundled() {
+            let ev = evaluate(&Input { name: &item.path, text: &item.text, category: &item.category, seed: 3, index: 2, params: &[] });
+            assert!(!ev.has_errors, "{}: {}", item.path, ev.diagnostics_text);
+            let sample = ev.sample.expect("renders");
+            assert_eq!(sample.seed, 3);
+            assert_eq!(sample.category, item.category);
+            assert_eq!(ev.row_json, serde_json::to_string(&sample.row()).unwrap());
+            assert!(ev.row_json.starts_with("{\"instruction\":"), "{}", ev.row_json);
+        }
+    }
+
+    #[test]
+    fn yaml_error_gives_line_col_marker_and_cli_text() {
+        let text = "pattern_id: x\nversion: \"1\"\nmetadata: [unclosed\n";
+        let ev = evaluate(&input("broken.yaml", text, &[]));
+        assert!(ev.has_errors);
+        assert!(ev.sample.is_none());
+        let m = &ev.markers[0];
+        assert_eq!(m.severity, "error");
+        assert!(m.line >= 3, "{m:?}");
+        assert!(ev.diagnostics_text.contains("broken.yaml:"), "{}", ev.diagnostics_text);
+        assert!(m.rendered.contains(&format!("broken.yaml:{}:{}", m.line, m.column)), "{}", m.rendered);
+    }
+
+    #[test]
+    fn markers_are_in_utf16_units() {
+        // "é" is 2 bytes and 1 UTF-16 unit; "😀" is 4 bytes and 2 units.
+        assert_eq!(utf16_offset("é😀x", 6), 3);
+        assert_eq!(utf16_offset("é😀x", 7), 4);
+        // A byte offset inside a character snaps back to its start rather than panicking.
+        assert_eq!(utf16_offset("é", 1), 0);
+        assert_eq!(utf16_offset("ab", 99), 2);
+    }
+
+    #[test]
+    fn overrides_change_the_sample_and_bad_ones_are_reported() {
+        let item = library::bundled().into_iter().find(|i| i.id == "python.anti.bare_except_swallowing").unwrap();
+        let flawed = ["is_anti_pattern=true".to_owned()];
+        let fixed = ["is_anti_pattern=false".to_owned()];
+        let a = evaluate(&Input { params: &flawed, ..input(&item.path, &item.text, &[]) });
+        let b = evaluate(&Input { params: &fixed, ..input(&item.path, &item.text, &[]) });
+        assert_ne!(a.sample.unwrap().code, b.sample.unwrap().code);
+        let bad = ["no_such=1".to_owned()];
+        let c = evaluate(&Input { params: &bad, ..input(&item.path, &item.text, &[]) });
+        assert!(c.sample.is_none());
+        assert!(c.override_error.unwrap().contains("no parameter `no_such`"));
+    }
+}
