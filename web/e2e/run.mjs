@@ -143,6 +143,31 @@ await step("a failing test shows FAIL with its traceback", async () => {
   assert.match(await page.textContent("[data-testid=runs] li[data-verdict=fail]"), /AssertionError/);
 });
 
+await step("code in the Python worker cannot forge a passing result", async () => {
+  // The test posts fake "ok" answers for every likely request id, replaces the worker's
+  // postMessage, then fails: the page must still report FAIL.
+  const forge = [
+    "from js import Object, self",
+    "from pyodide.ffi import to_js",
+    "for i in range(1, 500):",
+    "    self.postMessage(to_js({'id': i, 'ok': True, 'stdout': '', 'stderr': '', 'duration_ms': 1}, dict_converter=Object.fromEntries))",
+    "self.postMessage = None",
+    "assert False, 'forged'",
+  ].map((l) => `      ${l}`).join("\n");
+  const text = pattern("enumerate_instead_of_range_len.yaml").replace("      assert {{ func_name }}([]) == []", forge);
+  await setEditorText(page, text);
+  await page.click("[data-testid=run-checks]");
+  await page.waitForSelector("[data-testid=runs]", { timeout: 60_000 });
+  const verdicts = await page.$$eval("[data-testid=runs] li", (els) => els.map((e) => [e.dataset.verdict, e.textContent]));
+  assert.deepEqual(verdicts.map(([v]) => v), ["pass", "fail"], JSON.stringify(verdicts));
+  assert.match(verdicts[1][1], /forged/);
+  // The worker still answers afterwards.
+  await setEditorText(page, pattern("enumerate_instead_of_range_len.yaml"));
+  await page.click("[data-testid=run-checks]");
+  await page.waitForSelector("[data-testid=runs]", { timeout: 60_000 });
+  assert.ok((await page.$$eval("[data-testid=runs] li", (els) => els.map((e) => e.dataset.verdict))).every((v) => v === "pass"));
+});
+
 await step("an endless loop times out, the worker restarts, the page stays responsive", async () => {
   const endless = pattern("enumerate_instead_of_range_len.yaml").replace("assert {{ func_name }}([]) == []", "while True:\n          pass");
   await setEditorText(page, endless);
@@ -162,6 +187,8 @@ await step("an endless loop times out, the worker restarts, the page stays respo
   await page.waitForSelector("[data-testid=runs] li[data-verdict=timeout]", { timeout: 60_000 });
   assert.match(await page.textContent("[data-testid=runs] li[data-verdict=timeout]"), /timed out/);
   await shot("05-timeout");
+  // The replacement worker starts at once, before anyone asks for it.
+  await page.waitForSelector('.tool[data-tool=python][data-state="ready"]', { timeout: 30_000 });
   await setEditorText(page, pattern("enumerate_instead_of_range_len.yaml"));
   await page.click("[data-testid=run-checks]");
   await page.waitForSelector("[data-testid=runs]", { timeout: 90_000 });

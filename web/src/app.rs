@@ -42,7 +42,10 @@ pub fn App(
             return;
         }
         match Session::from_fragment(&f) {
-            Ok(s) => state.open(s),
+            Ok(s) => {
+                browser::clear_fragment();
+                state.open(s);
+            }
             Err(e) => state.notice.set(Some((true, format!("Could not open the link: {e}")))),
         }
     });

@@ -65,8 +65,9 @@ fn item(title: &'static str, command: &'static str, state: State, detail: impl I
     Line { title, command, state, detail: detail.into() }
 }
 
-/// The checklist for `ev` (the editor's evaluation of `name`/`text` in `category`).
-pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item], checks: &CheckState) -> Vec<Line> {
+/// The items the browser decides from the pattern alone (loads, renders over CI's seeds, id
+/// unique). Costs [`CI_SEEDS`] renders, so the page computes it once per evaluation.
+pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item]) -> Vec<Line> {
     let mut out = Vec::new();
     let first_error = ev.markers.iter().find(|m| m.severity == "error");
     out.push(match first_error {
@@ -96,6 +97,15 @@ pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, librar
         }
         None => item("pattern_id is unique in the library", "plse-batch lint", State::Pass, pattern.pattern_id.clone()),
     });
+    out
+}
+
+/// The items that depend on the browser's checks, then the one only a checkout can do.
+pub fn check_lines(ev: &Evaluation, checks: &CheckState) -> Vec<Line> {
+    let mut out = Vec::new();
+    if ev.pattern.is_none() {
+        return out;
+    }
     let python = ev.sample.as_ref().is_some_and(|s| s.artifact.kind == plse_schema::ArtifactKind::Python);
     let rules: Vec<&str> = REJECT_RULES.split(',').collect();
     out.push(if !python {
@@ -153,6 +163,13 @@ pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, librar
         State::Local,
         "after adding the file under patterns/, run `cargo xtask catalog`",
     ));
+    out
+}
+
+/// The whole checklist for `ev` (the editor's evaluation of `name`/`text` in `category`).
+pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item], checks: &CheckState) -> Vec<Line> {
+    let mut out = static_lines(name, text, category, ev, library);
+    out.extend(check_lines(ev, checks));
     out
 }
 

@@ -88,7 +88,11 @@ impl AppState {
         let from_link = match browser::fragment() {
             f if f.is_empty() => None,
             f => match Session::from_fragment(&f) {
-                Ok(s) => Some(s),
+                // Opened once: later reloads show the autosave (the user's edits), not the link.
+                Ok(s) => {
+                    browser::clear_fragment();
+                    Some(s)
+                }
                 Err(e) => {
                     notice = Some((true, format!("Could not open the link: {e}. Showing your last session instead.")));
                     None

@@ -17,19 +17,22 @@ class Channel {
     this.ready = null;
     this.pending = new Map();
     this.nextId = 1;
+    this.loaded = null; // the ready message's detail, once the worker is up
   }
-  start() {
+  start(state = "loading", detail = "") {
     if (this.ready) return this.ready;
-    status(this.tool, "loading");
+    status(this.tool, state, detail);
     const worker = new Worker(here(this.script), { type: "module", name: this.tool });
     this.worker = worker;
     this.ready = new Promise((resolve, reject) => {
       worker.onmessage = (e) => {
         const m = e.data;
-        if (m.type === "ready") { status(this.tool, "ready", m.detail || ""); resolve(); return; }
+        if (m.type === "ready") { this.loaded = m.detail || ""; status(this.tool, "ready", this.loaded); resolve(); return; }
         if (m.type === "failed") { status(this.tool, "failed", m.error); reject(new Error(m.error)); return; }
+        // An answer counts only with the unguessable token of its request: code running in
+        // the worker cannot answer ahead of the harness by guessing the next id.
         const p = this.pending.get(m.id);
-        if (p) { this.pending.delete(m.id); p.resolve(m); }
+        if (p && m.token === p.token) { this.pending.delete(m.id); p.resolve(m); }
       };
       worker.onerror = (e) => {
         const msg = e.message || "the worker failed to start";
@@ -44,14 +47,16 @@ class Channel {
     if (this.worker) this.worker.terminate();
     this.worker = null;
     this.ready = null;
+    this.loaded = null;
     for (const p of this.pending.values()) p.reject(new Error(reason));
     this.pending.clear();
   }
   async call(message, timeoutMs) {
     await this.start();
     const id = this.nextId++;
-    const answer = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.worker.postMessage({ ...message, id });
+    const token = crypto.getRandomValues(new Uint32Array(4)).join("-");
+    const answer = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, token }));
+    this.worker.postMessage({ ...message, id, token });
     if (!timeoutMs) return answer;
     let timer;
     const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
@@ -60,7 +65,8 @@ class Channel {
     if (result === null) {
       this.pending.delete(id);
       this.stop("timed out");
-      status(this.tool, "restarting", `terminated after ${timeoutMs} ms`);
+      // A fresh worker right away, so the next run finds it warm.
+      this.start("restarting", `terminated after ${timeoutMs} ms`).catch(() => {});
     }
     return result;
   }
@@ -93,6 +99,7 @@ export async function runPython(requestJson, timeoutMs) {
       ? { ...base, ok: false, timed_out: true, stdout: "", stderr: `timed out after ${timeoutMs} ms: the Python worker was terminated and is being restarted`, duration_ms: timeoutMs }
       : { ...base, ok: answer.ok, timed_out: false, stdout: answer.stdout, stderr: answer.stderr, duration_ms: answer.duration_ms });
   }
-  if (python.worker) status("python", "ready");
+  // After a timeout the replacement may still be loading: its own "ready" will say so.
+  if (python.loaded !== null) status("python", "ready", python.loaded);
   return JSON.stringify({ unavailable: [], results });
 }

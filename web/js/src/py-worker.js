@@ -1,6 +1,14 @@
 // Module worker: Pyodide from the site itself (./pyodide/, never a CDN) and the run harness.
+// Python here can reach this worker's globals (Pyodide's `js` module) but nothing of the page:
+// a worker has no DOM, and the page treats what it posts as data. The functions this script
+// answers with are captured before any pattern code runs, so code that replaces
+// `self.postMessage` or `JSON.parse` cannot rewrite a later answer.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 import harness from "./harness.py";
+
+const post = self.postMessage.bind(self);
+const parse = JSON.parse;
+const stringify = JSON.stringify;
 
 try {
   const t0 = performance.now();
@@ -11,12 +19,12 @@ try {
   self.onmessage = (e) => {
     const m = e.data;
     if (m.type === "modules") {
-      postMessage({ id: m.id, missing: JSON.parse(missing(JSON.stringify(m.modules))) });
+      post({ missing: parse(missing(stringify(m.modules))), id: m.id, token: m.token });
     } else if (m.type === "run") {
-      postMessage({ id: m.id, ...JSON.parse(run(m.source, m.filename)) });
+      post({ ...parse(run(m.source, m.filename)), id: m.id, token: m.token });
     }
   };
-  postMessage({ type: "ready", detail: `Python ${py.version} in ${Math.round(performance.now() - t0)} ms` });
+  post({ type: "ready", detail: `Python ${py.version} in ${Math.round(performance.now() - t0)} ms` });
 } catch (e) {
-  postMessage({ type: "failed", error: String(e && e.message || e) });
+  post({ type: "failed", error: String(e && e.message || e) });
 }

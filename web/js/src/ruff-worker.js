@@ -20,9 +20,9 @@ try {
           end_column: d.end_location.column,
         })),
       }));
-      postMessage({ id: m.id, results });
+      postMessage({ id: m.id, token: m.token, results });
     } catch (err) {
-      postMessage({ id: m.id, error: String(err && err.message || err) });
+      postMessage({ id: m.id, token: m.token, error: String(err && err.message || err) });
     }
   };
   postMessage({ type: "ready", detail: "ruff 0.16.9" });

@@ -2,18 +2,24 @@
 
 use leptos::prelude::*;
 
-use crate::checklist::checklist;
+use crate::checklist::{check_lines, static_lines};
 use crate::state::AppState;
 
 /// Contributor checklist.
 #[component]
 pub fn ChecklistPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let lines = move || {
+    // The static part renders the pattern over CI's seeds: once per evaluation, not again
+    // when check results arrive.
+    let fixed = Memo::new(move |_| {
         let ev = state.eval.get();
-        let checks = state.checks.get();
         let library = state.library.get_value();
-        state.session.with(|s| checklist(&s.name, &s.text, &s.category, &ev, &library, &checks))
+        state.session.with_untracked(|s| static_lines(&s.name, &s.text, &s.category, &ev, &library))
+    });
+    let lines = move || {
+        let mut all = fixed.get();
+        all.extend(state.eval.with(|ev| state.checks.with(|c| check_lines(ev, c))));
+        all
     };
     view! {
         <section class="panel checklist" aria-label="Contributor checklist">

@@ -97,7 +97,8 @@ fn control(state: AppState, c: &Control, shown: String, is_set: bool) -> AnyView
                             .into_iter()
                             .map(|o| {
                                 let selected = o == shown;
-                                view! { <option value=o.clone() selected=selected>{o.clone()}</option> }
+                                let label = if o.is_empty() { "(empty string)".to_owned() } else { o.clone() };
+                                view! { <option value=o.clone() selected=selected>{label}</option> }
                             })
                             .collect_view()}
                     </select>
