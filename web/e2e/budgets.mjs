@@ -52,9 +52,13 @@ await page.waitForFunction((p) => document.querySelector(".panel-head h2").textC
 const largestText = readFileSync(join(root, "patterns", largest), "utf8");
 const evaluateMs = await page.evaluate(([p, t, c]) => window.wasmBindings.bench_evaluate(p, t, c, 50), [largest, largestText, largest.includes("/") ? largest.split("/")[0] : "best_practices"]);
 const edits = [];
+const engine = [];
 for (let i = 0; i < 10; i++) {
-  await setEditorText(page, (await editorText(page)) + `\n# edit ${i}`);
-  edits.push(await page.evaluate(() => window.__plse.lastRenderMs));
+  // Each edit changes the rendered code (a line added at the top of the template).
+  await setEditorText(page, (await editorText(page)).replace(/^template: \|\n/m, (m) => `${m}  # edit ${i}\n`));
+  await page.waitForFunction(() => window.__plse.domRenders === window.__plse.renders);
+  edits.push(await page.evaluate(() => window.__plse.lastDomMs));
+  engine.push(await page.evaluate(() => window.__plse.lastRenderMs));
 }
 
 await page.click('.library-item[data-path="enumerate_instead_of_range_len.yaml"]');
@@ -77,8 +81,9 @@ site.close();
 
 const rows = [
   ["app wasm + JS + CSS, gzipped", `${totalKb.toFixed(1)} KB`, "≤ 500 KB", totalKb <= 500],
-  [`render after an edit (${largest}, ${largestBytes} B), median of 10`, `${median(edits).toFixed(2)} ms`, "≤ 16 ms", median(edits) <= 16],
-  [`  engine alone, mean of 50 seeds`, `${evaluateMs.toFixed(2)} ms`, "", true],
+  [`render after an edit of the template, engine + DOM update (${largest}, ${largestBytes} B), median of 10`, `${median(edits).toFixed(2)} ms`, "≤ 16 ms", median(edits) <= 16],
+  ["  of which the engine (load + render), median of 10", `${median(engine).toFixed(2)} ms`, "", true],
+  ["  the engine alone, mean over 50 seeds", `${evaluateMs.toFixed(2)} ms`, "", true],
   ["first render on localhost, median of 5 cold loads", `${median(firsts).toFixed(0)} ms`, "≤ 1000 ms", median(firsts) <= 1000],
   ["warm Pyodide check (ruff + 2 tests), median of 5", `${median(warm).toFixed(0)} ms`, "≤ 200 ms", median(warm) <= 200],
   ["  cold check (loads Pyodide and ruff)", `${coldCheck.toFixed(0)} ms`, "", true],

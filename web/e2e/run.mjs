@@ -89,6 +89,9 @@ await step("editing re-renders (debounced) and changes the sample", async () => 
   const text = await editorText(page);
   await setEditorText(page, text.replace("Write a function", "Please write a function"));
   await page.waitForFunction(() => document.querySelector("[data-testid=out-instruction]").textContent.startsWith("Please write a function"));
+  await tab("Tests");
+  assert.match(await page.textContent("[data-testid=out-tests] .cm-content"), /# ── test 2 ──/);
+  assert.ok(await page.$("[data-testid=out-tests] .cm-content span"), "the tests are highlighted");
   // Real keystrokes, too: a YAML comment at the top re-renders without changing the sample.
   const before = await page.evaluate(() => window.__plse.renders);
   await page.click("[data-testid=editor] .cm-content");
@@ -213,7 +216,9 @@ await step("a pattern needing numpy says execution needs plse-batch and still li
   await page.click("[data-testid=run-checks]");
   await page.waitForSelector("[data-testid=needs-batch]", { timeout: 60_000 });
   assert.match(await page.textContent("[data-testid=needs-batch]"), /needs numpy .*plse-batch/);
-  assert.ok((await page.$$(".lint-side")).length >= 1, "ruff ran");
+  assert.match(await page.textContent(".lint-side"), /F401/, "ruff ran: the unused numpy import");
+  await tab("Code");
+  await page.waitForSelector("[data-testid=out-code] .cm-lintRange-warning", { timeout: 10_000 });
 });
 
 await step("pattern text is shown as text, never as markup", async () => {
@@ -226,6 +231,15 @@ await step("pattern text is shown as text, never as markup", async () => {
   await page.waitForFunction(() => document.querySelector("[data-testid=out-instruction]").textContent.includes("<img src=x"));
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(await page.$$eval("main img, main script", (els) => els.map((e) => e.outerHTML)), []);
+});
+
+await step("a template that would allocate gigabytes ends in a diagnostic, not a dead page", async () => {
+  const chain = '{% set v0 = "xxxxxxxxxx" %}' + Array.from({ length: 32 }, (_, i) => `{% set v${i + 1} = v${i} ~ v${i} %}`).join("") + "{{ v32|length }}";
+  await setEditorText(page, pattern("enumerate_instead_of_range_len.yaml").replace("Write a function", `${chain} Write a function`));
+  await page.waitForSelector("[data-testid=diagnostics]");
+  assert.match(await page.textContent("[data-testid=diagnostics]"), /ran out of fuel/);
+  await setEditorText(page, pattern("enumerate_instead_of_range_len.yaml"));
+  await page.waitForSelector("[data-testid=no-diagnostics]");
 });
 
 let link;
@@ -282,6 +296,21 @@ await step("dark/light toggle, new pattern from the template, YAML download", as
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download]")]);
   assert.equal(download.suggestedFilename(), "my_new_pattern.yaml");
   assert.equal(readFileSync(await download.path(), "utf8"), await editorText(page));
+});
+
+await step("a failing autosave is reported once, and the page keeps working", async () => {
+  const ctx = await browser.newContext();
+  await ctx.addInitScript(() => {
+    Storage.prototype.setItem = () => { throw new DOMException("full", "QuotaExceededError"); };
+  });
+  const p2 = await watchedPage(ctx, errors);
+  await openPlayground(p2, site.url);
+  assert.match(await p2.textContent("[data-testid=notice]"), /Autosave failed/);
+  await p2.click("[data-testid=notice] button");
+  await p2.click("[data-testid=next-sample]");
+  await p2.waitForFunction(() => document.querySelector("[data-testid=out-record]").textContent.includes('"index": 1'));
+  assert.equal(await p2.$("[data-testid=notice]"), null, "told once, not on every render");
+  await ctx.close();
 });
 
 await step("no console errors and no page errors", async () => {

@@ -75,6 +75,8 @@ pub struct AppState {
     pub dark: RwSignal<bool>,
     /// Counts evaluations, so late check results for an older one are dropped.
     pub generation: RwSignal<u64>,
+    /// Autosave failed once (told once, not on every keystroke).
+    pub autosave_failed: RwSignal<bool>,
     /// The editor, once mounted.
     pub editor: StoredValue<Option<ffi::YamlEditor>, LocalStorage>,
 }
@@ -118,6 +120,7 @@ impl AppState {
             tab: RwSignal::new(Tab::Code),
             dark: RwSignal::new(dark),
             generation: RwSignal::new(0),
+            autosave_failed: RwSignal::new(false),
             editor: StoredValue::new_local(None),
         }
     }
@@ -141,7 +144,13 @@ impl AppState {
                 e.set_markers(&markers);
             }
         });
-        browser::store(AUTOSAVE_KEY, &session.to_json());
+        if !browser::store(AUTOSAVE_KEY, &session.to_json()) && !self.autosave_failed.get_untracked() {
+            self.autosave_failed.set(true);
+            self.notice.set(Some((
+                true,
+                "Autosave failed (browser storage is full or disabled): use Download YAML or Permalink to keep your work.".into(),
+            )));
+        }
         let generation = self.generation.get_untracked() + 1;
         browser::hook("renders", &JsValue::from_f64(generation as f64));
         browser::hook("lastRenderMs", &JsValue::from_f64(ms));
@@ -156,6 +165,15 @@ impl AppState {
         self.check_error.set(None);
         let lint_again = ev.sample.is_some() && ffi::ruff_loaded();
         self.eval.set(Arc::new(ev));
+        // Evaluation plus the DOM updates it causes (effects run as microtasks, before this
+        // task): the budget's "render after an edit".
+        set_timeout(
+            move || {
+                browser::hook("lastDomMs", &JsValue::from_f64(browser::now() - start));
+                browser::hook("domRenders", &JsValue::from_f64(generation as f64));
+            },
+            std::time::Duration::ZERO,
+        );
         if lint_again {
             self.run_checks(false);
         }

@@ -48,7 +48,20 @@ function offset(doc, row, column) {
 
 const external = Annotation.define();
 
+// The smallest single change turning `old` into `text` (common prefix and suffix kept), so an
+// update re-parses only what changed instead of the whole document.
+function minimalChange(old, text) {
+  if (old === text) return null;
+  let from = 0;
+  const max = Math.min(old.length, text.length);
+  while (from < max && old.charCodeAt(from) === text.charCodeAt(from)) from++;
+  let end = 0;
+  while (end < max - from && old.charCodeAt(old.length - 1 - end) === text.charCodeAt(text.length - 1 - end)) end++;
+  return { from, to: old.length - end, insert: text.slice(from, text.length - end) };
+}
+
 export function yamlEditor(parent, text, onChange, onRun) {
+  let lastMarkers = null;
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -67,11 +80,14 @@ export function yamlEditor(parent, text, onChange, onRun) {
   return {
     view,
     setDoc(doc) {
-      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc }, annotations: external.of(true) });
+      const change = minimalChange(view.state.doc.toString(), doc);
+      if (change) view.dispatch({ changes: change, annotations: external.of(true) });
     },
     getDoc() { return view.state.doc.toString(); },
     // markers: [{from, to, severity, message}] in UTF-16 offsets (computed by the engine).
     setMarkers(json) {
+      if (json === lastMarkers) return;
+      lastMarkers = json;
       const len = view.state.doc.length;
       const diags = JSON.parse(json).map((m) => ({
         from: Math.min(m.from, len), to: Math.min(Math.max(m.to, m.from), len), severity: m.severity, message: m.message,
@@ -97,11 +113,22 @@ export function codeView(parent) {
       extensions: [base(), lintGutter(), lang.of([]), EditorState.readOnly.of(true), EditorView.editable.of(false)],
     }),
   });
+  let shownLang = null;
+  let shownMarkers = null;
   return {
     view,
-    // markers: [{row, column, end_row, end_column, severity, message}] from ruff.
+    // markers: [{row, column, end_row, end_column, severity, message}] from ruff. Only what
+    // differs from what is shown is dispatched: most edits of a pattern leave the code alone.
     show(text, language_, markersJson) {
-      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, effects: lang.reconfigure(language(language_)) });
+      const change = minimalChange(view.state.doc.toString(), text);
+      const relang = language_ !== shownLang;
+      if (change || relang) {
+        view.dispatch({ changes: change || [], effects: relang ? lang.reconfigure(language(language_)) : [] });
+        shownLang = language_;
+      } else if (markersJson === shownMarkers) {
+        return;
+      }
+      shownMarkers = markersJson;
       const doc = view.state.doc;
       const diags = JSON.parse(markersJson || "[]").map((m) => {
         const from = offset(doc, m.row, m.column);

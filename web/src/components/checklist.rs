@@ -9,12 +9,27 @@ use crate::state::AppState;
 #[component]
 pub fn ChecklistPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    // The static part renders the pattern over CI's seeds: once per evaluation, not again
-    // when check results arrive.
-    let fixed = Memo::new(move |_| {
-        let ev = state.eval.get();
-        let library = state.library.get_value();
-        state.session.with_untracked(|s| static_lines(&s.name, &s.text, &s.category, &ev, &library))
+    // The static part renders the pattern over CI's 16 seeds (~20 ms for the largest
+    // pattern): once per evaluation, after the sample is on screen, and only for the latest
+    // one when edits come quickly.
+    let fixed = RwSignal::new(Vec::new());
+    let pending = StoredValue::new_local(None::<TimeoutHandle>);
+    Effect::new(move |_| {
+        state.eval.track();
+        pending.update_value(|p| {
+            if let Some(h) = p.take() {
+                h.clear();
+            }
+        });
+        let handle = set_timeout_with_handle(
+            move || {
+                let ev = state.eval.get_untracked();
+                let library = state.library.get_value();
+                fixed.set(state.session.with_untracked(|s| static_lines(&s.name, &s.text, &s.category, &ev, &library)));
+            },
+            std::time::Duration::from_millis(60),
+        );
+        pending.set_value(handle.ok());
     });
     let lines = move || {
         let mut all = fixed.get();

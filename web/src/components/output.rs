@@ -51,12 +51,46 @@ fn code_markers(findings: &[Finding]) -> String {
 pub fn OutputPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let code_host = NodeRef::<Div>::new();
+    let tests_host = NodeRef::<Div>::new();
     let diff_host = NodeRef::<Div>::new();
     let code_view = StoredValue::new_local(None::<ffi::CodeView>);
+    let tests_view = StoredValue::new_local(None::<ffi::CodeView>);
+    // The tests, highlighted, one block per snippet under a comment naming it.
+    Effect::new(move |_| {
+        let Some(el) = tests_host.get() else { return };
+        // Hidden views are brought up to date when their tab is opened.
+        if state.tab.get() != Tab::Tests {
+            return;
+        }
+        let text = state.eval.with(|e| {
+            e.sample
+                .as_ref()
+                .map(|s| {
+                    s.tests
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| format!("# ── test {} ──\n{}", i + 1, t.trim_end()))
+                        .collect::<Vec<_>>()
+                        .join("\n\n")
+                })
+                .unwrap_or_default()
+        });
+        if tests_view.with_value(Option::is_none) {
+            tests_view.set_value(Some(ffi::code_view(&el)));
+        }
+        tests_view.with_value(|v| {
+            if let Some(v) = v {
+                v.show(&text, "python", "[]");
+            }
+        });
+    });
     let diff_view = StoredValue::new_local(None::<ffi::DiffView>);
     // The code view follows the sample and ruff's findings for the drawn side.
     Effect::new(move |_| {
         let Some(el) = code_host.get() else { return };
+        if state.tab.get() != Tab::Code {
+            return;
+        }
         let ev = state.eval.get();
         let findings = state.checks.with(|c| {
             let drawn = match ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| p.flawed.code == s.code)) {
@@ -109,21 +143,6 @@ pub fn OutputPanel() -> impl IntoView {
     };
     let sample_text =
         move |f: fn(&plse_render::Sample) -> String| move || state.eval.with(|e| e.sample.as_ref().map(f).unwrap_or_default());
-    let tests = move || {
-        state.eval.with(|e| {
-            e.sample
-                .as_ref()
-                .map(|s| {
-                    s.tests
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| view! { <h3>{format!("Test {}", i + 1)}</h3> <pre class="code">{t.clone()}</pre> })
-                        .collect_view()
-                })
-                .into_iter()
-                .collect_view()
-        })
-    };
     let shown = move |tab: Tab| move || state.tab.get() != tab;
     view! {
         <section class="panel output" aria-label="Rendered sample">
@@ -135,16 +154,16 @@ pub fn OutputPanel() -> impl IntoView {
                 <Show when=paired>{tab_button(Tab::Diff, "Flawed vs fixed")}</Show>
                 {tab_button(Tab::Json, "JSON row")}
             </div>
-            <div class="tab-body" hidden=shown(Tab::Instruction) data-testid="out-instruction">
+            <div class="tab-body" role="tabpanel" hidden=shown(Tab::Instruction) data-testid="out-instruction">
                 <pre class="prose">{sample_text(|s| s.instruction.clone())}</pre>
             </div>
-            <div class="tab-body code-host" hidden=shown(Tab::Code) node_ref=code_host data-testid="out-code"></div>
-            <div class="tab-body" hidden=shown(Tab::Tests) data-testid="out-tests">{tests}</div>
-            <div class="tab-body" hidden=shown(Tab::Explanation) data-testid="out-explanation">
+            <div class="tab-body code-host" role="tabpanel" hidden=shown(Tab::Code) node_ref=code_host data-testid="out-code"></div>
+            <div class="tab-body code-host" role="tabpanel" hidden=shown(Tab::Tests) node_ref=tests_host data-testid="out-tests"></div>
+            <div class="tab-body" role="tabpanel" hidden=shown(Tab::Explanation) data-testid="out-explanation">
                 <pre class="prose">{sample_text(|s| s.explanation.clone().unwrap_or_else(|| "(this pattern has no explanation)".into()))}</pre>
             </div>
-            <div class="tab-body diff-host" hidden=shown(Tab::Diff) node_ref=diff_host data-testid="out-diff"></div>
-            <div class="tab-body" hidden=shown(Tab::Json)>
+            <div class="tab-body diff-host" role="tabpanel" hidden=shown(Tab::Diff) node_ref=diff_host data-testid="out-diff"></div>
+            <div class="tab-body" role="tabpanel" hidden=shown(Tab::Json)>
                 <h3>"Row (" <code>"plse-batch render --row"</code> ")"</h3>
                 <pre class="code" data-testid="out-row">{move || state.eval.with(|e| e.row_json.clone())}</pre>
                 <h3>"Record (" <code>"plse-batch render --json"</code> ")"</h3>
