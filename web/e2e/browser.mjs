@@ -11,10 +11,11 @@ export async function launch() {
   });
 }
 
-// A page that records every console error and uncaught page error.
+// A page that records every console error (its workers' too) and uncaught page error.
 export async function watchedPage(context, errors) {
   const page = await context.newPage();
   page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
+  page.on("worker", (w) => w.on("console", (m) => { if (m.type() === "error") errors.push(`worker ${w.url()}: ${m.text()}`); }));
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   return page;
 }

@@ -242,6 +242,19 @@ await step("a template that would allocate gigabytes ends in a diagnostic, not a
   await page.waitForSelector("[data-testid=no-diagnostics]");
 });
 
+await step("the page's content security policy refuses other origins", async () => {
+  // An unwatched page: the refusal itself is logged as a console error. (no-cors: without
+  // the policy this fetch would succeed with an opaque response.)
+  const ctx = await browser.newContext();
+  const p2 = await ctx.newPage();
+  await openPlayground(p2, site.url);
+  const other = site.url.replace("127.0.0.1", "localhost");
+  const verdict = await p2.evaluate((u) => fetch(u, { mode: "no-cors" }).then(() => "fetched", () => "refused"), other);
+  assert.equal(verdict, "refused");
+  assert.equal(await p2.evaluate(() => fetch("library.json").then((r) => r.status)), 200);
+  await ctx.close();
+});
+
 let link;
 await step("permalink round-trips pattern, seed and overrides into a fresh browser", async () => {
   await page.click('.library-item[data-path="anti_patterns/bare_except_swallowing.yaml"]');
