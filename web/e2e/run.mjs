@@ -306,6 +306,8 @@ await step("dark/light toggle, new pattern from the template, YAML download", as
   await page.click("[data-testid=new-pattern]");
   await page.waitForFunction(() => document.querySelector("[data-testid=editor]").textContent.includes("my_new_pattern"));
   assert.ok(await page.$("[data-testid=no-diagnostics]"));
+  await page.selectOption("[data-testid=category]", "tradeoffs");
+  await page.waitForFunction(() => document.querySelector("[data-testid=out-record]").textContent.includes('"category": "tradeoffs"'));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download]")]);
   assert.equal(download.suggestedFilename(), "my_new_pattern.yaml");
   assert.equal(readFileSync(await download.path(), "utf8"), await editorText(page));

@@ -24,7 +24,8 @@ try {
       post({ ...parse(run(m.source, m.filename)), id: m.id, token: m.token });
     }
   };
-  post({ type: "ready", detail: `Python ${py.version} in ${Math.round(performance.now() - t0)} ms` });
+  const python = py.runPython("import sys; sys.version.split()[0]");
+  post({ type: "ready", detail: `Pyodide ${py.version}, Python ${python}, loaded in ${Math.round(performance.now() - t0)} ms` });
 } catch (e) {
   post({ type: "failed", error: String(e && e.message || e) });
 }

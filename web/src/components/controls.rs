@@ -39,6 +39,33 @@ pub fn Controls() -> impl IntoView {
             </label>
         }
     };
+    // The category a sample is rendered under (a library file's folder; for a new pattern,
+    // the folder it is meant for).
+    let categories = {
+        let items = state.library.get_value();
+        crate::library::facet(&items, |i| vec![i.category.clone()])
+    };
+    let category = move || {
+        let current = state.session.with(|s| s.category.clone());
+        view! {
+            <label class="num">
+                <span>"Category"</span>
+                <select
+                    data-testid="category"
+                    aria-label="Category"
+                    on:change=move |ev| state.session.update(|s| s.category = event_target_value(&ev))
+                >
+                    {categories
+                        .iter()
+                        .map(|c| {
+                            let selected = *c == current;
+                            view! { <option value=c.clone() selected=selected>{c.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+        }
+    };
     let next = move |_| state.session.update(|s| s.index = s.index().wrapping_add(1).to_string());
     let form = move || {
         let ev = state.eval.get();
@@ -58,6 +85,7 @@ pub fn Controls() -> impl IntoView {
             <div class="row">
                 {number("Seed", "seed", |s| s.seed.clone(), |s, v| s.seed = v)}
                 {number("Index", "index", |s| s.index.clone(), |s, v| s.index = v)}
+                {category}
                 <button on:click=next data-testid="next-sample" title="Render the next index">"Next sample"</button>
                 <button
                     on:click=move |_| state.session.update(|s| s.params.clear())
