@@ -9,8 +9,6 @@ use crate::{ensure_wasm_target, exec, output, root};
 
 /// The trunk release that installs on the machine's Rust (0.22 needs a newer rustc).
 const TRUNK_VERSION: &str = "0.21.14";
-/// The binaryen release of the npm `binaryen` package (package-lock.json); Trunk.toml pins it.
-const WASM_OPT_VERSION: &str = "132";
 
 fn has(program: &str, args: &[&str], expect: &str) -> bool {
     Command::new(program).args(args).output().is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(expect))
@@ -47,19 +45,35 @@ fn npm_packages() -> Result<(), String> {
     std::fs::write(&stamp, lock).map_err(|e| e.to_string())
 }
 
+/// The binaryen release of the npm `binaryen` package (`132.0.0` → `132`), checked against the
+/// `wasm_opt` trunk pins in Trunk.toml so the two cannot drift apart.
+fn binaryen_version() -> Result<String, String> {
+    let package: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("package.json")).map_err(|e| format!("package.json: {e}"))?)
+            .map_err(|e| format!("package.json: {e}"))?;
+    let version = package["devDependencies"]["binaryen"].as_str().ok_or("package.json has no binaryen devDependency")?;
+    let major = version.split('.').next().unwrap_or(version).to_owned();
+    let trunk = std::fs::read_to_string(root().join("Trunk.toml")).map_err(|e| format!("Trunk.toml: {e}"))?;
+    if !trunk.contains(&format!("wasm_opt = \"version_{major}\"")) {
+        return Err(format!("Trunk.toml must pin wasm_opt = \"version_{major}\" (the binaryen of package.json)"));
+    }
+    Ok(major)
+}
+
 /// A `wasm-opt` on PATH (in cargo's bin directory) that runs the npm package's binaryen.
 fn wasm_opt() -> Result<(), String> {
-    if has("wasm-opt", &["--version"], &format!("version_{WASM_OPT_VERSION}")) {
+    let version = binaryen_version()?;
+    if has("wasm-opt", &["--version"], &format!("version_{version}")) {
         return Ok(());
     }
     let target = cargo_bin().join("wasm-opt");
     let script = format!(
-        "#!/bin/sh\n# Installed by `cargo xtask serve`: binaryen {WASM_OPT_VERSION} from npm (Debian's breaks release builds).\nexec node \"{}\" \"$@\"\n",
+        "#!/bin/sh\n# Installed by `cargo xtask serve`: binaryen {version} from npm (Debian's breaks release builds).\nexec node \"{}\" \"$@\"\n",
         root().join("node_modules/binaryen/bin/wasm-opt").display()
     );
     std::fs::write(&target, script).map_err(|e| format!("{}: {e}", target.display()))?;
     exec("chmod", &["755", &target.to_string_lossy()])?;
-    if !has("wasm-opt", &["--version"], &format!("version_{WASM_OPT_VERSION}")) {
+    if !has("wasm-opt", &["--version"], &format!("version_{version}")) {
         let found = output("sh", &["-c", "command -v wasm-opt; wasm-opt --version"]).unwrap_or_default();
         return Err(format!(
             "installed {} but PATH finds another wasm-opt first:\n{found}put {} first on PATH",
