@@ -84,8 +84,19 @@ fn wasm_opt() -> Result<(), String> {
     Ok(())
 }
 
+/// Node 20 or newer: playwright-core requires it (Debian 12's own nodejs is 18).
+fn node() -> Result<(), String> {
+    let version = output("node", &["--version"]).map_err(|e| format!("{e}\nhint: install Node.js 20 or newer with npm"))?;
+    let major: u32 = version.trim().trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    if major < 20 {
+        return Err(format!("Node.js {} is too old: the playground's tools need 20 or newer", version.trim()));
+    }
+    Ok(())
+}
+
 /// Everything `trunk build` needs.
 pub fn ensure_tools() -> Result<(), String> {
+    node()?;
     ensure_wasm_target()?;
     if !has("trunk", &["--version"], &format!("trunk {TRUNK_VERSION}")) {
         eprintln!("installing trunk {TRUNK_VERSION} (about 9 minutes on 2 cores)");
