@@ -49,23 +49,25 @@ fn here(w: &web_sys::Window) -> String {
     format!("{}{}{}", l.origin().unwrap_or_default(), l.pathname().unwrap_or_default(), l.search().unwrap_or_default())
 }
 
+/// Replaces the page's URL without adding a history entry (no hashchange fires).
+fn replace_url(w: &web_sys::Window, url: &str) {
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(url));
+    }
+}
+
 /// Sets the fragment without adding a history entry; returns the full URL.
 pub fn set_fragment(fragment: &str) -> String {
     let w = window();
     let url = format!("{}#{fragment}", here(&w));
-    if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-    }
+    replace_url(&w, &url);
     url
 }
 
 /// Removes the fragment (after a link was opened, so a reload shows the autosave).
 pub fn clear_fragment() {
     let w = window();
-    let url = here(&w);
-    if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-    }
+    replace_url(&w, &here(&w));
 }
 
 /// Copies text to the clipboard, best effort (not every context allows it).

@@ -3,8 +3,8 @@
 //! Pyodide as `code + "\n\n" + snippet`, and for paired patterns the fixed side's tests on
 //! the flawed code (which must fail: the defect is shown).
 
+use plse_render::Sample;
 use plse_render::imports::required_modules;
-use plse_render::{Sample, Side};
 use plse_schema::ArtifactKind;
 use serde::{Deserialize, Serialize};
 
@@ -97,30 +97,8 @@ pub struct Plan {
     pub not_python: Option<ArtifactKind>,
 }
 
-/// The sides of a sample: both for paired patterns, else the drawn one.
-pub fn sides(sample: &Sample) -> Vec<(&'static str, &Side)> {
-    match &sample.pair {
-        Some(pair) => vec![("flawed", &pair.flawed), ("fixed", &pair.fixed)],
-        None => Vec::new(),
-    }
-}
-
-fn drawn(sample: &Sample) -> Side {
-    Side {
-        instruction: sample.instruction.clone(),
-        code: sample.code.clone(),
-        tests: sample.tests.clone(),
-        explanation: sample.explanation.clone(),
-    }
-}
-
 /// The checks of `sample`.
 pub fn plan(sample: &Sample) -> Plan {
-    let own = drawn(sample);
-    let mut all = sides(sample);
-    if all.is_empty() {
-        all.push(("sample", &own));
-    }
     let mut plan = Plan {
         lint: Vec::new(),
         runs: Vec::new(),
@@ -131,7 +109,7 @@ pub fn plan(sample: &Sample) -> Plan {
     if plan.not_python.is_some() {
         return plan;
     }
-    for (side, s) in &all {
+    for (side, s) in &sample.sides() {
         // As plse-batch writes it to disk for ruff: with a final newline.
         plan.lint.push((side, format!("{}\n", s.code)));
         for (i, t) in s.tests.iter().enumerate() {

@@ -68,27 +68,20 @@ pub struct Evaluation {
     pub record_json: String,
 }
 
-fn utf16_offset(text: &str, byte: usize) -> usize {
-    let byte = byte.min(text.len());
-    let byte = (0..=byte).rev().find(|&b| text.is_char_boundary(b)).unwrap_or(0);
-    text[..byte].encode_utf16().count()
+/// A byte offset (clamped to the text and to a char boundary) in UTF-16 code units.
+fn utf16_offset(source: &SourceFile, byte: usize) -> usize {
+    source.text()[..source.clamp(byte)].encode_utf16().count()
 }
 
 fn marker(d: &Diagnostic, source: &SourceFile) -> Marker {
-    let text = source.text();
     let view = d.to_view(source);
-    let from = utf16_offset(text, d.span.start);
-    // An empty span underlines the character it points at (as the rendered snippet does),
-    // so the editor shows a range rather than an easily missed point.
-    let start = source.clamp(d.span.start);
-    let end = if d.span.end > d.span.start {
-        d.span.end
-    } else {
-        text[start..].chars().next().filter(|c| *c != '\n').map_or(start, |c| start + c.len_utf8())
-    };
+    // The range the rendered snippet underlines: an empty span covers the character it
+    // points at, so the editor shows a range rather than an easily missed point.
+    let span = d.display_span(source);
+    let from = utf16_offset(source, span.start);
     Marker {
         from,
-        to: utf16_offset(text, end).max(from),
+        to: utf16_offset(source, span.end).max(from),
         line: view.line,
         column: view.column,
         severity: match d.severity {
@@ -164,12 +157,13 @@ mod tests {
 
     #[test]
     fn markers_are_in_utf16_units() {
+        let src = |t: &str| SourceFile::new("f", t);
         // "é" is 2 bytes and 1 UTF-16 unit; "😀" is 4 bytes and 2 units.
-        assert_eq!(utf16_offset("é😀x", 6), 3);
-        assert_eq!(utf16_offset("é😀x", 7), 4);
+        assert_eq!(utf16_offset(&src("é😀x"), 6), 3);
+        assert_eq!(utf16_offset(&src("é😀x"), 7), 4);
         // A byte offset inside a character snaps back to its start rather than panicking.
-        assert_eq!(utf16_offset("é", 1), 0);
-        assert_eq!(utf16_offset("ab", 99), 2);
+        assert_eq!(utf16_offset(&src("é"), 1), 0);
+        assert_eq!(utf16_offset(&src("ab"), 99), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The parameter form: one control per drawn parameter, whose value becomes a
 //! `name=value` override in the same syntax `plse-batch render --param` takes.
 
+pub use plse_sampling::overrides::spell;
 use plse_schema::{ParamKind, Pattern};
 use serde_json::Value as Json;
 
@@ -35,11 +36,6 @@ pub struct Control {
     pub description: String,
     /// The widget.
     pub widget: Widget,
-}
-
-/// How an option or value is spelled in an override (strings bare, the rest as JSON).
-pub fn spell(v: &Json) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
 /// How a drawn value is shown in its control: lists as comma-separated options (the list

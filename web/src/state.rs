@@ -139,11 +139,7 @@ impl AppState {
         });
         let ms = browser::now() - start;
         let markers = serde_json::to_string(&ev.markers).unwrap_or_default();
-        self.editor.with_value(|e| {
-            if let Some(e) = e {
-                e.set_markers(&markers);
-            }
-        });
+        self.with_editor(|e| e.set_markers(&markers));
         if !browser::store(AUTOSAVE_KEY, &session.to_json()) && !self.autosave_failed.get_untracked() {
             self.autosave_failed.set(true);
             self.notice.set(Some((
@@ -179,13 +175,19 @@ impl AppState {
         }
     }
 
-    /// Replaces what is edited (library pick, permalink, new pattern), editor included.
-    pub fn open(&self, session: Session) {
+    /// Runs `f` on the editor once it is mounted (before that there is nothing to update:
+    /// it is created from the session).
+    pub fn with_editor(&self, f: impl FnOnce(&ffi::YamlEditor)) {
         self.editor.with_value(|e| {
             if let Some(e) = e {
-                e.set_doc(&session.text);
+                f(e);
             }
         });
+    }
+
+    /// Replaces what is edited (library pick, permalink, new pattern), editor included.
+    pub fn open(&self, session: Session) {
+        self.with_editor(|e| e.set_doc(&session.text));
         self.session.set(session);
     }
 

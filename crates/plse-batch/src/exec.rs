@@ -15,7 +15,7 @@ use crate::lint_py;
 use crate::pyenv::{PyEnv, Tier, default_dir, setup};
 use crate::sandbox::pool::Shared;
 use crate::sandbox::worker::{Limits, Mode};
-use crate::validate::{Settings, Verdict, sides, validate};
+use crate::validate::{Settings, Verdict, validate};
 
 /// Everything needed to validate samples.
 pub struct Context {
@@ -69,7 +69,7 @@ impl Context {
 
     /// Validates `samples` (each with its pattern) on `jobs` threads; results in order.
     pub fn validate_all(&self, samples: &[(&Pattern, &Sample)]) -> Result<Vec<Verdict>> {
-        let all_sides: Vec<Vec<(&'static str, Side)>> = samples.iter().map(|(_, s)| sides(s)).collect();
+        let all_sides: Vec<Vec<(&'static str, Side)>> = samples.iter().map(|(_, s)| s.sides()).collect();
         // One ruff process for the whole batch.
         let t = Instant::now();
         let codes: Vec<&str> = all_sides.iter().flatten().map(|(_, side)| side.code.as_str()).collect();

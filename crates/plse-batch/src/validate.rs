@@ -62,22 +62,6 @@ pub struct Settings<'a> {
     pub expected: &'a serde_json::Value,
 }
 
-/// The sides of a sample: one, or flawed and fixed.
-pub fn sides(sample: &Sample) -> Vec<(&'static str, Side)> {
-    match &sample.pair {
-        Some(pair) => vec![("flawed", pair.flawed.clone()), ("fixed", pair.fixed.clone())],
-        None => vec![(
-            "sample",
-            Side {
-                instruction: sample.instruction.clone(),
-                code: sample.code.clone(),
-                tests: sample.tests.clone(),
-                explanation: sample.explanation.clone(),
-            },
-        )],
-    }
-}
-
 fn runs_for(code: &str, tests: &[String], kind: ArtifactKind) -> Vec<Run> {
     let mut runs = Vec::new();
     if kind == ArtifactKind::Python {
@@ -109,7 +93,7 @@ fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Validates a rendered sample, given its [`sides`] and their lint findings (same order),
+/// Validates a rendered sample, given its [`Sample::sides`] and their lint findings (same order),
 /// computed in a batch beforehand.
 pub fn validate(
     sample: &Sample,

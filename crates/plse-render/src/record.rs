@@ -78,6 +78,23 @@ pub struct Row {
 }
 
 impl Sample {
+    /// The sides a validator checks, labelled: `flawed` and `fixed` for a paired anti-pattern,
+    /// else the drawn side as `sample`. (`plse-batch` validation and the browser's checks.)
+    pub fn sides(&self) -> Vec<(&'static str, Side)> {
+        match &self.pair {
+            Some(pair) => vec![("flawed", pair.flawed.clone()), ("fixed", pair.fixed.clone())],
+            None => vec![(
+                "sample",
+                Side {
+                    instruction: self.instruction.clone(),
+                    code: self.code.clone(),
+                    tests: self.tests.clone(),
+                    explanation: self.explanation.clone(),
+                },
+            )],
+        }
+    }
+
     /// The v2.0 row `{instruction, input: "", output: code}`.
     pub fn row(&self) -> Row {
         Row { instruction: self.instruction.clone(), input: String::new(), output: self.code.clone() }

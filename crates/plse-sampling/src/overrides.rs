@@ -84,7 +84,9 @@ fn invalid(p: &Parameter, value: &str, reason: impl Into<String>) -> OverrideErr
     OverrideError::Invalid { name: p.name.clone(), value: value.to_owned(), reason: reason.into() }
 }
 
-fn display(v: &Json) -> String {
+/// How an option is spelled in a `name=value` override: strings bare, anything else as JSON.
+/// (The browser's parameter form offers exactly these spellings.)
+pub fn spell(v: &Json) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
@@ -92,9 +94,9 @@ fn parse_value(p: &Parameter, raw: &str) -> Result<Json, OverrideError> {
     match &p.kind {
         ParamKind::Choice { options, .. } => options
             .iter()
-            .find(|o| display(o) == raw)
+            .find(|o| spell(o) == raw)
             .cloned()
-            .ok_or_else(|| invalid(p, raw, format!("expected one of: {}", options.iter().map(display).collect::<Vec<_>>().join(", ")))),
+            .ok_or_else(|| invalid(p, raw, format!("expected one of: {}", options.iter().map(spell).collect::<Vec<_>>().join(", ")))),
         ParamKind::Bool { .. } => match raw {
             "true" | "True" | "1" | "yes" => Ok(Json::Bool(true)),
             "false" | "False" | "0" | "no" => Ok(Json::Bool(false)),
@@ -123,18 +125,18 @@ fn parse_value(p: &Parameter, raw: &str) -> Result<Json, OverrideError> {
         ParamKind::String { .. } => Ok(Json::String(raw.to_owned())),
         ParamKind::List { options, min_items, max_items } => {
             let wanted: Vec<&str> = if raw.is_empty() { Vec::new() } else { raw.split(',').map(str::trim).collect() };
-            if let Some(bad) = wanted.iter().find(|w| !options.iter().any(|o| display(o) == **w)) {
+            if let Some(bad) = wanted.iter().find(|w| !options.iter().any(|o| spell(o) == **w)) {
                 return Err(invalid(
                     p,
                     raw,
-                    format!("`{bad}` is not an option (options: {})", options.iter().map(display).collect::<Vec<_>>().join(", ")),
+                    format!("`{bad}` is not an option (options: {})", options.iter().map(spell).collect::<Vec<_>>().join(", ")),
                 ));
             }
             if wanted.len() < *min_items || wanted.len() > *max_items {
                 return Err(invalid(p, raw, format!("expected {min_items}..={max_items} comma-separated items")));
             }
             // Kept in pool order, like drawn lists, so the same set renders the same way.
-            Ok(Json::Array(options.iter().filter(|o| wanted.contains(&display(o).as_str())).cloned().collect()))
+            Ok(Json::Array(options.iter().filter(|o| wanted.contains(&spell(o).as_str())).cloned().collect()))
         }
         ParamKind::Derived { .. } => Err(invalid(p, raw, "a derived parameter is computed; override the parameters it uses")),
     }

@@ -216,8 +216,9 @@ impl Diagnostic {
     }
 
     /// The span clamped to the text and to char boundaries, widened to one character when
-    /// empty so the caret is visible.
-    fn display_span(&self, source: &SourceFile) -> Range<usize> {
+    /// empty so the caret is visible: what the rendered snippet underlines (and the browser's
+    /// editor too).
+    pub fn display_span(&self, source: &SourceFile) -> Range<usize> {
         let start = source.clamp(self.span.start);
         let mut end = source.clamp(self.span.end.max(start));
         if end == start {

@@ -56,7 +56,7 @@ pub fn EditorPanel() -> impl IntoView {
                                 <button
                                     class="diagnostic"
                                     title="Jump to this place in the editor"
-                                    on:click=move |_| state.editor.with_value(|e| if let Some(e) = e { e.jump(from) })
+                                    on:click=move |_| state.with_editor(|e| e.jump(from))
                                 >
                                     <span class="loc">{format!("{}:{}", m.line, m.column)}</span>
                                     " "

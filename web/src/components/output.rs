@@ -46,6 +46,24 @@ fn code_markers(findings: &[Finding]) -> String {
     serde_json::to_string(&markers).unwrap_or_default()
 }
 
+/// Runs `f` on the CodeMirror view kept in `slot`, creating it in `host` on first use (a view
+/// is created once its tab is first shown, and kept).
+fn with_view<V: 'static>(
+    slot: StoredValue<Option<V>, LocalStorage>,
+    host: &web_sys::HtmlElement,
+    make: fn(&web_sys::HtmlElement) -> V,
+    f: impl FnOnce(&V),
+) {
+    if slot.with_value(Option::is_none) {
+        slot.set_value(Some(make(host)));
+    }
+    slot.with_value(|v| {
+        if let Some(v) = v {
+            f(v);
+        }
+    });
+}
+
 /// The output tabs.
 #[component]
 pub fn OutputPanel() -> impl IntoView {
@@ -75,14 +93,7 @@ pub fn OutputPanel() -> impl IntoView {
                 })
                 .unwrap_or_default()
         });
-        if tests_view.with_value(Option::is_none) {
-            tests_view.set_value(Some(ffi::code_view(&el)));
-        }
-        tests_view.with_value(|v| {
-            if let Some(v) = v {
-                v.show(&text, "python", "[]");
-            }
-        });
+        with_view(tests_view, &el, ffi::code_view, |v| v.show(&text, "python", "[]"));
     });
     let diff_view = StoredValue::new_local(None::<ffi::DiffView>);
     // The code view follows the sample and ruff's findings for the drawn side.
@@ -100,15 +111,8 @@ pub fn OutputPanel() -> impl IntoView {
             };
             c.lint.as_ref().and_then(|l| l.iter().find(|r| r.side == drawn)).map(|r| r.findings.clone()).unwrap_or_default()
         });
-        if code_view.with_value(Option::is_none) {
-            code_view.set_value(Some(ffi::code_view(&el)));
-        }
         let (text, lang) = ev.sample.as_ref().map_or((String::new(), "text"), |s| (s.code.clone(), language(s.artifact.kind)));
-        code_view.with_value(|v| {
-            if let Some(v) = v {
-                v.show(&text, lang, &code_markers(&findings));
-            }
-        });
+        with_view(code_view, &el, ffi::code_view, |v| v.show(&text, lang, &code_markers(&findings)));
     });
     // The diff is rebuilt when shown (CodeMirror measures itself on creation).
     Effect::new(move |_| {
@@ -118,14 +122,7 @@ pub fn OutputPanel() -> impl IntoView {
         }
         let ev = state.eval.get();
         let Some((pair, kind)) = ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| (p, s.artifact.kind))) else { return };
-        if diff_view.with_value(Option::is_none) {
-            diff_view.set_value(Some(ffi::diff_view(&el)));
-        }
-        diff_view.with_value(|v| {
-            if let Some(v) = v {
-                v.show_diff(&pair.flawed.code, &pair.fixed.code, language(kind));
-            }
-        });
+        with_view(diff_view, &el, ffi::diff_view, |v| v.show_diff(&pair.flawed.code, &pair.fixed.code, language(kind)));
     });
     let paired = move || state.eval.with(|e| e.sample.as_ref().is_some_and(|s| s.pair.is_some()));
     let tab_button = move |tab: Tab, label: &'static str| {
