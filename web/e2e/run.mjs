@@ -83,6 +83,31 @@ await step("the parameter form overrides the draw", async () => {
   assert.ok(await page.isVisible(".param-name.overridden"));
 });
 
+await step("each task's training row and the preference pair equal plse-batch's, byte for byte", async () => {
+  const args = ["anti_patterns/mutable_default_argument.yaml", "--seed", "12345678901234567890", "--index", "1"];
+  const render = (...extra) =>
+    execFileSync(batch, ["render", join("patterns", args[0]), ...args.slice(1), ...extra], { cwd: root, encoding: "utf8" }).trimEnd();
+  for (const [checked, task] of [[true, "fix"], [false, "write"]]) {
+    if (checked) await page.check('input[data-param="is_anti_pattern"]');
+    else await page.uncheck('input[data-param="is_anti_pattern"]');
+    await page.waitForFunction((t) => document.querySelector("[data-testid=out-row]").textContent.includes(`"task":"${t}"`), task);
+    const want = render("--param", `is_anti_pattern=${checked}`, "--row");
+    assert.equal(await row(), want);
+    assert.equal(want, render("--task", task, "--row"), "the switch and --task agree");
+    const parsed = JSON.parse(want);
+    await tab("Training row");
+    assert.equal(await page.textContent("[data-testid=out-task]"), task);
+    assert.equal(await page.textContent("[data-testid=out-user]"), parsed.messages[0].content);
+    assert.equal(await page.textContent("[data-testid=out-assistant]"), parsed.messages[1].content);
+    if (checked) {
+      assert.ok(parsed.messages[0].content.includes(parsed.input), "the fix prompt holds the flawed code");
+      await shot("03-training-row-fix");
+    }
+    await tab("JSON row");
+    assert.equal(await page.textContent("[data-testid=out-preference]"), render("--param", `is_anti_pattern=${checked}`, "--preference"));
+  }
+});
+
 await step("editing re-renders (debounced) and changes the sample", async () => {
   await page.click('.library-item[data-path="enumerate_instead_of_range_len.yaml"]');
   await tab("Instruction");
@@ -262,7 +287,8 @@ await step("permalink round-trips pattern, seed and overrides into a fresh brows
   await setEditorText(page, text);
   await page.fill("[data-testid=seed]", "77");
   await page.press("[data-testid=seed]", "Tab");
-  await page.check('input[data-param="is_anti_pattern"]');
+  // A click overrides the drawn switch, whichever way it was drawn.
+  await page.click('input[data-param="is_anti_pattern"]');
   await page.waitForFunction(() => document.querySelector(".param-name.overridden"));
   const want = await row();
   await page.click("[data-testid=permalink]");

@@ -2,6 +2,7 @@
 //! rendered sample — exactly what `plse-batch render` computes for the same input. Pure, so
 //! it is tested natively and timed in the browser.
 
+use plse_dataset::{TaskMix, TrainingRow, draw, preference};
 use plse_render::{Prepared, Sample};
 use plse_sampling::Overrides;
 use plse_schema::{Diagnostic, Pattern, RenderStyle, Severity, SourceFile};
@@ -62,8 +63,13 @@ pub struct Evaluation {
     pub controls: Vec<Control>,
     /// The sample, when it renders.
     pub sample: Option<Sample>,
+    /// Its training row, drawn as the scheduled task (the paired switch, when overridden,
+    /// selects write or fix).
+    pub row: Option<TrainingRow>,
     /// `plse-batch render --row` output (without the trailing newline).
     pub row_json: String,
+    /// `plse-batch render --preference` output, for paired patterns.
+    pub preference_json: Option<String>,
     /// `plse-batch render --json` output.
     pub record_json: String,
 }
@@ -102,14 +108,22 @@ pub fn evaluate(input: &Input<'_>) -> Evaluation {
         out.controls = controls(pattern);
         match Overrides::parse(pattern, input.params) {
             Err(e) => out.override_error = Some(e.to_string()),
-            Ok(overrides) => match Prepared::new(pattern, input.category).and_then(|p| p.render(input.seed, input.index, &overrides)) {
-                Ok(sample) => {
-                    out.row_json = serde_json::to_string(&sample.row()).unwrap_or_default();
-                    out.record_json = serde_json::to_string_pretty(&sample).unwrap_or_default();
-                    out.sample = Some(sample);
+            Ok(overrides) => {
+                // The default mix gives every pattern a task, as `plse-batch render` without --tasks.
+                let drawn = Prepared::new(pattern, input.category)
+                    .and_then(|p| draw(&p, input.category, input.seed, input.index, &TaskMix::default(), &overrides).transpose());
+                match drawn {
+                    Ok(Some(d)) => {
+                        out.row_json = serde_json::to_string(&d.row).unwrap_or_default();
+                        out.preference_json = preference(&d.sample).and_then(|p| serde_json::to_string(&p).ok());
+                        out.record_json = serde_json::to_string_pretty(&d.sample).unwrap_or_default();
+                        out.sample = Some(d.sample);
+                        out.row = Some(d.row);
+                    }
+                    Ok(None) => {}
+                    Err(e) => diagnostics.push(e.to_diagnostic(pattern, &file.source)),
                 }
-                Err(e) => diagnostics.push(e.to_diagnostic(pattern, &file.source)),
-            },
+            }
         }
     }
     diagnostics.sort_by_key(|d| d.span.start);
@@ -124,6 +138,7 @@ pub fn evaluate(input: &Input<'_>) -> Evaluation {
 mod tests {
     use super::*;
     use crate::library;
+    use plse_dataset::Task;
 
     fn input<'a>(name: &'a str, text: &'a str, params: &'a [String]) -> Input<'a> {
         Input { name, text, category: "best_practices", seed: 7, index: 0, params }
@@ -137,8 +152,11 @@ mod tests {
             let sample = ev.sample.expect("renders");
             assert_eq!(sample.seed, 3);
             assert_eq!(sample.category, item.category);
-            assert_eq!(ev.row_json, serde_json::to_string(&sample.row()).unwrap());
-            assert!(ev.row_json.starts_with("{\"instruction\":"), "{}", ev.row_json);
+            let row = ev.row.as_ref().expect("a row");
+            assert_eq!(ev.row_json, serde_json::to_string(row).unwrap());
+            assert!(ev.row_json.starts_with("{\"id\":"), "{}", ev.row_json);
+            assert_eq!(row.task == Task::Fix, sample.pair.is_some() && sample.parameters["is_anti_pattern"] == true);
+            assert_eq!(ev.preference_json.is_some(), sample.pair.is_some());
         }
     }
 

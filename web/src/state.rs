@@ -33,6 +33,8 @@ pub enum Tab {
     Explanation,
     /// Flawed and fixed side by side (paired patterns).
     Diff,
+    /// The training row: its task and the chat exchange a model learns from.
+    Row,
     /// The JSON row and record.
     Json,
 }

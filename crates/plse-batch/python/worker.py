@@ -16,6 +16,11 @@ import sys
 import time
 import traceback
 
+# Python runs isolated (-I): the directory of this script, which holds the scan module, is
+# not on sys.path by itself.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import security_scan  # noqa: E402
+
 SCRATCH = os.getcwd()
 OUTPUT_CAP = 64 * 1024
 PROTOCOL_OUT = os.fdopen(os.dup(1), "w", buffering=1)
@@ -216,15 +221,18 @@ def run_testcases(namespace):
 
 
 def compile_only(run):
-    """The syntax stage: CPython parses and compiles, nothing runs, so no child is needed. A
-    crash here kills only this sandboxed worker, which the host restarts."""
+    """The syntax stage and the security scan: CPython parses and compiles, nothing runs, so
+    no child is needed. A crash here kills only this sandboxed worker, which the host restarts."""
     start = time.monotonic()
+    filename = run.get("filename", "sample.py")
+    findings = []
     try:
-        compile(run["source"], run.get("filename", "sample.py"), "exec")
+        compile(run["source"], filename, "exec")
         ok, err = True, ""
+        findings = security_scan.scan(run["source"], filename)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
         ok, err = False, "".join(traceback.format_exception_only(type(e), e))
-    return {"name": run.get("name", ""), "ok": ok, "exit_code": 0 if ok else 1, "timed_out": False, "duration_ms": round((time.monotonic() - start) * 1000, 3), "tests_run": 1 if ok else 0, "stdout": "", "stderr": err}
+    return {"name": run.get("name", ""), "ok": ok, "exit_code": 0 if ok else 1, "timed_out": False, "duration_ms": round((time.monotonic() - start) * 1000, 3), "tests_run": 1 if ok else 0, "stdout": "", "stderr": err, "findings": findings}
 
 
 def execute(run, limits):

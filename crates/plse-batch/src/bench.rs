@@ -5,12 +5,13 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::json;
 
-use plse_dedup::{Deduper, Params};
+use plse_dataset::{Task, TaskDeduper, TaskMix, draw};
+use plse_dedup::Params;
 use plse_render::Prepared;
 use plse_sampling::Overrides;
 
 use crate::discover::{load_library, pattern_files};
-use crate::store::{Accepted, Store};
+use crate::store::{Accepted, Export, Store};
 
 /// Arguments of `__bench`.
 #[derive(Debug, clap::Args)]
@@ -28,14 +29,15 @@ pub struct BenchArgs {
 pub fn run(args: &BenchArgs) -> Result<i32> {
     let root = &args.library.patterns;
     let lib = load_library(root, &pattern_files(root)?)?;
-    let prepared: Vec<Prepared<'_>> = lib.patterns().map(|(e, p)| Prepared::new(p, &e.category)).collect::<Result<_, _>>()?;
+    let prepared: Vec<(&plse_schema::Entry, Prepared<'_>)> =
+        lib.patterns().map(|(e, p)| Prepared::new(p, &e.category).map(|pr| (e, pr))).collect::<Result<_, _>>()?;
     let none = Overrides::none();
     match args.what.as_str() {
         "render" => {
             let start = Instant::now();
             let mut bytes = 0usize;
             for i in 0..args.samples {
-                let p = &prepared[(i % prepared.len() as u64) as usize];
+                let (_, p) = &prepared[(i % prepared.len() as u64) as usize];
                 let s = p.render(1, i, &none)?;
                 bytes += s.code.len();
             }
@@ -52,23 +54,34 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             let mut store = Store::open(dir.path())?;
             // A threshold of 1.0 keeps every distinct sample, so the index holds all N entries:
             // the size a real N-sample run reaches.
-            let mut dedup = Deduper::new(Params::with_threshold(1.0));
+            let mut dedup = TaskDeduper::new(Params::with_threshold(1.0));
+            let mix = TaskMix::default();
             let start = Instant::now();
-            let mut pending: Vec<(String, String, String, String, u64)> = Vec::new();
+            let mut pending: Vec<Pending> = Vec::new();
             for i in 0..args.samples {
-                let p = &prepared[(i % prepared.len() as u64) as usize];
-                let s = p.render(1, i, &none)?;
-                let code = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", s.code);
-                let id = format!("{}-{i}", s.id);
-                let _ = dedup.check_and_insert(&id, &code);
-                pending.push((id, s.pattern_id.clone(), s.category.clone(), code, i));
+                let (e, p) = &prepared[(i % prepared.len() as u64) as usize];
+                let Some(drawn) = draw(p, &e.category, 1, i, &mix, &none) else { continue };
+                let mut row = drawn?.row;
+                row.id = format!("{}-{i}", row.id);
+                let text = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", row.dedup_text());
+                let _ = dedup.check_and_insert(row.task, &row.id, &text);
+                let json = serde_json::to_string(&row)?;
+                pending.push(Pending {
+                    id: row.id,
+                    pattern_id: row.pattern_id,
+                    category: row.category,
+                    task: row.task,
+                    text,
+                    row: json,
+                    index: i,
+                });
                 if pending.len() == 64 {
                     flush(&mut store, &mut pending)?;
                 }
             }
             flush(&mut store, &mut pending)?;
             let mut sink = std::io::sink();
-            let exported = store.export(false, &mut sink)?;
+            let exported = store.export(Export::Rows, &mut sink)?;
             let secs = start.elapsed().as_secs_f64();
             let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?.max_rss();
             println!(
@@ -81,9 +94,30 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn flush(store: &mut Store, pending: &mut Vec<(String, String, String, String, u64)>) -> Result<()> {
-    let acc: Vec<Accepted<'_>> =
-        pending.iter().map(|(id, p, c, code, i)| Accepted { id, pattern_id: p, category: c, index: *i, code, row: code }).collect();
+struct Pending {
+    id: String,
+    pattern_id: String,
+    category: String,
+    task: Task,
+    text: String,
+    row: String,
+    index: u64,
+}
+
+fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
+    let acc: Vec<Accepted<'_>> = pending
+        .iter()
+        .map(|p| Accepted {
+            id: &p.id,
+            pattern_id: &p.pattern_id,
+            category: &p.category,
+            task: p.task,
+            index: p.index,
+            text: &p.text,
+            row: &p.row,
+            preference: None,
+        })
+        .collect();
     store.commit(&acc, &[], &[], &[])?;
     pending.clear();
     Ok(())

@@ -59,6 +59,10 @@ pub struct GenerateArgs {
     /// Jaccard similarity at or above which a sample is a near-duplicate of an earlier one.
     #[arg(long, default_value_t = 0.7)]
     pub dedup_threshold: f64,
+    /// Relative weights of the tasks (write, fix, compare): each pattern is drawn as one of
+    /// the tasks it supports in these proportions; unnamed tasks weigh 0 (`fix=1`: fix rows only).
+    #[arg(long, value_name = "TASK=W,...", value_parser = parse_mix, default_value = "write=1,fix=1,compare=1")]
+    pub tasks: plse_dataset::TaskMix,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -139,12 +143,31 @@ pub struct RenderArgs {
     /// Fix a parameter instead of drawing it (repeatable), e.g. --param comp_type=dict.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Draw the sample as this task (write, fix, compare) instead of the scheduled one.
+    #[arg(long, value_parser = parse_task)]
+    pub task: Option<plse_dataset::Task>,
+    /// The task mix the schedule draws from, as `generate --tasks` takes it.
+    #[arg(long, value_name = "TASK=W,...", value_parser = parse_mix, default_value = "write=1,fix=1,compare=1")]
+    pub tasks: plse_dataset::TaskMix,
     /// Print the sample record as JSON.
-    #[arg(long, conflicts_with = "row")]
+    #[arg(long, conflicts_with_all = ["row", "preference"])]
     pub json: bool,
-    /// Print the v2.0 output row {instruction, input, output} as JSON.
-    #[arg(long)]
+    /// Print the training row as `generate` writes it (without its `verification`), as JSON.
+    #[arg(long, conflicts_with = "preference")]
     pub row: bool,
+    /// Print the preference pair of a paired pattern (TRL's prompt/chosen/rejected), as JSON.
+    #[arg(long)]
+    pub preference: bool,
+}
+
+/// `--task`.
+pub fn parse_task(s: &str) -> Result<plse_dataset::Task, String> {
+    plse_dataset::Task::parse(s).ok_or_else(|| format!("unknown task `{s}`; tasks are write, fix and compare"))
+}
+
+/// `--tasks`.
+pub fn parse_mix(s: &str) -> Result<plse_dataset::TaskMix, String> {
+    plse_dataset::TaskMix::parse(s).map_err(|e| e.to_string())
 }
 
 /// `lint`.
@@ -164,6 +187,15 @@ pub struct LintArgs {
     /// Also run the validation pipeline (syntax, ruff, sandboxed tests) on every seed.
     #[arg(long)]
     pub exec: bool,
+    /// Report each pattern's capacity by task and fail patterns below --min-capacity.
+    #[arg(long)]
+    pub capacity: bool,
+    /// Candidates drawn per pattern to measure capacity (the CAPACITY column).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub draws: u64,
+    /// With --capacity: fewest near-unique rows a pattern must yield over --draws.
+    #[arg(long, default_value_t = 20)]
+    pub min_capacity: u64,
     #[command(flatten)]
     pub exec_args: ExecArgs,
 }

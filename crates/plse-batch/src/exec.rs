@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use plse_render::imports::required_modules;
 use plse_render::{Sample, Side};
-use plse_schema::Pattern;
+use plse_schema::{ArtifactKind, Pattern};
 
 use crate::cli::ExecArgs;
 use crate::lint_py;
@@ -70,13 +70,23 @@ impl Context {
     /// Validates `samples` (each with its pattern) on `jobs` threads; results in order.
     pub fn validate_all(&self, samples: &[(&Pattern, &Sample)]) -> Result<Vec<Verdict>> {
         let all_sides: Vec<Vec<(&'static str, Side)>> = samples.iter().map(|(_, s)| s.sides()).collect();
-        // One ruff process for the whole batch.
+        // One ruff process for the whole batch, over Python code only (other kinds have their
+        // own validators).
         let t = Instant::now();
-        let codes: Vec<&str> = all_sides.iter().flatten().map(|(_, side)| side.code.as_str()).collect();
+        let is_python: Vec<bool> = samples.iter().map(|(_, s)| s.artifact.kind == ArtifactKind::Python).collect();
+        let codes: Vec<&str> = all_sides
+            .iter()
+            .zip(&is_python)
+            .filter(|(_, py)| **py)
+            .flat_map(|(s, _)| s.iter().map(|(_, side)| side.code.as_str()))
+            .collect();
         let mut lint = lint_py::lint(&self.env.ruff(), &codes)?.into_iter();
-        let lint_ms = t.elapsed().as_secs_f64() * 1e3 / samples.len().max(1) as f64;
-        let per_sample: Vec<Vec<Vec<lint_py::Finding>>> =
-            all_sides.iter().map(|s| s.iter().map(|_| lint.next().unwrap_or_default()).collect()).collect();
+        let lint_ms = t.elapsed().as_secs_f64() * 1e3 / codes.len().max(1) as f64;
+        let per_sample: Vec<Vec<Vec<lint_py::Finding>>> = all_sides
+            .iter()
+            .zip(&is_python)
+            .map(|(s, py)| s.iter().map(|_| if *py { lint.next().unwrap_or_default() } else { Vec::new() }).collect())
+            .collect();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs).build()?;
         let chunk = samples.len().div_ceil(self.jobs).max(1);
         type Work<'a, 'b> = (usize, &'a (&'b Pattern, &'b Sample), &'a [(&'static str, Side)], Vec<Vec<lint_py::Finding>>);
@@ -95,6 +105,7 @@ impl Context {
                                 modules: required_modules(&p.requires),
                                 linter_checks: p.validation.linter_checks,
                                 expected: &p.validation.expected_output,
+                                capabilities: &p.capabilities,
                             };
                             (i, validate(s, sd, l, lint_ms, &mut exec, &settings))
                         })

@@ -5,6 +5,10 @@
 //! order: the dataset depends on (library, seed, count, targets), not on `--jobs` or on
 //! interruptions. Failing and duplicate candidates are replaced by further indices; a pattern
 //! that keeps failing or stops yielding new samples is quarantined and reported.
+//!
+//! Each candidate is drawn as a task (write, fix, compare; `--tasks`) and becomes a training
+//! row through `plse-dataset`; duplicates are judged within a task. Rows hold no timings:
+//! those go to the store's stage statistics.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
@@ -14,7 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use plse_dedup::{Deduper, Duplicate, Params};
+use plse_dataset::{Drawn, StageOutcome, Task, TaskDeduper, Verification, draw_as, preference};
+use plse_dedup::{Duplicate, Params};
 use plse_render::{Prepared, Sample};
 use plse_sampling::Overrides;
 use plse_schema::Pattern;
@@ -22,13 +27,15 @@ use plse_schema::Pattern;
 use crate::cli::GenerateArgs;
 use crate::discover::{load_library, pattern_files};
 use crate::report::table;
-use crate::store::{Accepted, Cursor, Rejected, Store};
+use crate::store::{Accepted, Cursor, Export, Rejected, Store};
 use crate::validate::Verdict;
 
 /// Files written to the output directory.
 pub const DATASET: &str = "training_dataset.jsonl";
 /// Rejected candidates with their stage and reason.
 pub const REJECTS: &str = "rejects.jsonl";
+/// Preference pairs (TRL conversational format) from the paired patterns' accepted rows.
+pub const PREFERENCE: &str = "preference.jsonl";
 
 const REST: &str = "*";
 
@@ -36,7 +43,8 @@ const REST: &str = "*";
 struct Candidate {
     src: usize,
     index: u64,
-    sample: Result<Sample, String>,
+    task: Task,
+    drawn: Result<Drawn, String>,
     dup: Option<Duplicate>,
 }
 
@@ -57,13 +65,21 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
     let targets = parse_targets(&args.category_target)?;
     let mut sources = Vec::new();
+    let mut left_out = Vec::new();
     for (e, p) in lib.patterns() {
+        if Task::supported(p, &e.category).iter().all(|t| args.tasks.weight(*t) == 0.0) {
+            left_out.push(p.pattern_id.clone());
+            continue;
+        }
         let bucket = if targets.contains_key(&e.category) { e.category.clone() } else { REST.to_owned() };
         let prepared = Prepared::new(p, &e.category).map_err(|e| anyhow::anyhow!("{e}"))?;
         sources.push(Source { pattern: p, category: e.category.clone(), prepared, bucket });
     }
+    if !left_out.is_empty() {
+        eprintln!("note: --tasks {} gives {} pattern(s) no task; left out: {}", args.tasks.spec(), left_out.len(), left_out.join(", "));
+    }
     if sources.is_empty() {
-        bail!("no usable patterns in {}", root.display());
+        bail!("no usable patterns in {} for --tasks {}", root.display(), args.tasks.spec());
     }
     let mut need: BTreeMap<String, u64> = BTreeMap::new();
     let targeted: u64 = targets.values().sum();
@@ -86,9 +102,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let out = &args.out;
     let mut store = Store::open(out)?;
     let ids: Vec<String> = sources.iter().map(|s| format!("{}@{}", s.pattern.pattern_id, s.pattern.version)).collect();
-    let config =
-        json!({ "seed": args.seed, "count": args.count, "targets": targets, "patterns": ids, "dedup_threshold": args.dedup_threshold })
-            .to_string();
+    let config = json!({ "seed": args.seed, "count": args.count, "targets": targets, "patterns": ids,
+        "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT })
+    .to_string();
     match store.config()? {
         // The same run, already complete: nothing to add; export and summarise again.
         Some(c) if c == config && store.accepted_count()? >= args.count => {}
@@ -102,9 +118,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let ctx = crate::exec::Context::new(&args.exec, sources.iter().map(|s| s.pattern))?;
 
     // State, rebuilt from the store on --resume.
-    let mut dedup = Deduper::new(Params::with_threshold(args.dedup_threshold));
-    for (id, code) in store.accepted_codes()? {
-        let _ = dedup.check_and_insert(&id, &code);
+    let mut dedup = TaskDeduper::new(Params::with_threshold(args.dedup_threshold));
+    for (id, task, text) in store.accepted_texts()? {
+        let _ = dedup.check_and_insert(task, &id, &text);
     }
     let mut cursors: HashMap<String, Cursor> = store.cursors()?.into_iter().collect();
     let mut accepted_in: BTreeMap<String, u64> = BTreeMap::new();
@@ -160,25 +176,28 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         let candidates: Vec<Candidate> = batch
             .iter()
             .map(|&(src, index)| {
-                let sample = sources[src].prepared.render(args.seed, index, &Overrides::none()).map_err(|e| e.to_string());
-                let dup = sample.as_ref().ok().and_then(|s| dedup.check(&s.code).err());
-                Candidate { src, index, sample, dup }
+                let s = &sources[src];
+                // Sources all have a task with weight > 0, so the mix always chooses one.
+                let task = args.tasks.choose(s.pattern, &s.category, args.seed, index).unwrap_or(Task::Write);
+                let drawn = draw_as(&s.prepared, args.seed, index, task, &Overrides::none()).map_err(|e| e.to_string());
+                let dup = drawn.as_ref().ok().and_then(|d| dedup.check(task, &d.row.dedup_text()).err());
+                Candidate { src, index, task, drawn, dup }
             })
             .collect();
         let ok_samples: Vec<(&Pattern, &Sample)> = candidates
             .iter()
             .filter(|c| c.dup.is_none())
-            .filter_map(|c| c.sample.as_ref().ok().map(|s| (sources[c.src].pattern, s)))
+            .filter_map(|c| c.drawn.as_ref().ok().map(|d| (sources[c.src].pattern, &d.sample)))
             .collect();
         let mut verdicts = ctx.validate_all(&ok_samples)?.into_iter();
 
         // Accept in schedule order.
-        let mut acc_rows: Vec<(String, String, String, String, u64, String)> = Vec::new();
+        let mut acc_rows: Vec<AcceptedRow> = Vec::new();
         let mut rej_rows: Vec<(String, u64, String, String, String)> = Vec::new();
-        let mut stage_rows: Vec<(String, String, bool)> = Vec::new();
+        let mut stage_rows: Vec<(String, String, bool, f64)> = Vec::new();
         let mut touched: Vec<String> = Vec::new();
         let mut total_now = total;
-        for Candidate { src: i, index: idx, sample: r, dup: early_dup } in candidates {
+        for Candidate { src: i, index: idx, task, drawn: r, dup: early_dup } in candidates {
             let src = &sources[i];
             let pid = src.pattern.pattern_id.clone();
             let verdict = if r.is_ok() && early_dup.is_none() { verdicts.next() } else { None };
@@ -199,47 +218,73 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                     let first = v.stages.iter().find(|s| !s.ok).map_or("validation", |s| s.stage);
                     Err((first.to_owned(), v.reason().unwrap_or_default()))
                 }
-                (Ok(s), Some(_)) => dedup.check_and_insert(&s.id, &s.code).map_err(dup_reason),
+                (Ok(d), Some(_)) => dedup.check_and_insert(task, &d.row.id, &d.row.dedup_text()).map_err(dup_reason),
                 (Ok(_), None) => Err(("validation".to_owned(), "no verdict".to_owned())),
             };
             if let Some(v) = &verdict {
                 for st in &v.stages {
-                    stage_rows.push((pid.clone(), st.stage.to_owned(), st.ok));
+                    stage_rows.push((pid.clone(), st.stage.to_owned(), st.ok, st.duration_ms));
                 }
             }
             match outcome {
                 Ok(()) => {
-                    let (Ok(s), Some(v)) = (&r, &verdict) else { unreachable!() };
-                    stage_rows.push((pid.clone(), "dedup".into(), true));
+                    let (Ok(d), Some(v)) = (&r, &verdict) else { unreachable!() };
+                    stage_rows.push((pid.clone(), "dedup".into(), true, 0.0));
                     cursor.accepted += 1;
                     cursor.streak = 0;
                     *accepted_in.entry(src.bucket.clone()).or_default() += 1;
                     total_now += 1;
-                    acc_rows.push((s.id.clone(), pid.clone(), src.category.clone(), s.code.clone(), idx, dataset_row(s, v).to_string()));
+                    let mut row = d.row.clone();
+                    row.verification = Some(verification(v, task));
+                    acc_rows.push(AcceptedRow {
+                        id: row.id.clone(),
+                        pattern_id: pid.clone(),
+                        category: src.category.clone(),
+                        task,
+                        text: row.dedup_text(),
+                        index: idx,
+                        row: serde_json::to_string(&row)?,
+                        preference: preference(&d.sample)
+                            .map(|p| (p.id.clone(), serde_json::to_string(&p)))
+                            .map(|(id, j)| j.map(|j| (id, j)))
+                            .transpose()?,
+                    });
                 }
                 Err((stage, reason)) => {
                     if stage.starts_with("dedup") {
-                        stage_rows.push((pid.clone(), "dedup".into(), false));
+                        stage_rows.push((pid.clone(), "dedup".into(), false, 0.0));
                     } else {
                         cursor.failed += 1;
                     }
                     cursor.streak += 1;
                     rejected_total += 1;
-                    let record = json!({ "pattern_id": pid, "category": src.category, "seed": args.seed, "index": idx, "stage": stage, "reason": reason,
-                        "sample_id": r.as_ref().ok().map(|s| s.id.clone()), "stages": verdict.as_ref().map(|v| &v.stages) });
+                    let record = json!({ "pattern_id": pid, "category": src.category, "seed": args.seed, "index": idx, "task": task,
+                        "stage": stage, "reason": reason, "sample_id": r.as_ref().ok().map(|d| d.row.id.clone()),
+                        "stages": verdict.as_ref().map(outcomes) });
                     rej_rows.push((pid.clone(), idx, stage, reason, record.to_string()));
                 }
             }
             quarantine(cursor);
         }
-        let acc: Vec<Accepted<'_>> =
-            acc_rows.iter().map(|(id, p, c, code, idx, row)| Accepted { id, pattern_id: p, category: c, index: *idx, code, row }).collect();
+        let acc: Vec<Accepted<'_>> = acc_rows
+            .iter()
+            .map(|a| Accepted {
+                id: &a.id,
+                pattern_id: &a.pattern_id,
+                category: &a.category,
+                task: a.task,
+                index: a.index,
+                text: &a.text,
+                row: &a.row,
+                preference: a.preference.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
+            })
+            .collect();
         let rej: Vec<Rejected<'_>> = rej_rows
             .iter()
             .map(|(p, idx, st, re, rec)| Rejected { pattern_id: p, index: *idx, stage: st, reason: re, record: rec })
             .collect();
         let cur: Vec<(&str, &Cursor)> = touched.iter().map(|p| (p.as_str(), &cursors[p])).collect();
-        let st: Vec<(&str, &str, bool)> = stage_rows.iter().map(|(p, s, ok)| (p.as_str(), s.as_str(), *ok)).collect();
+        let st: Vec<(&str, &str, bool, f64)> = stage_rows.iter().map(|(p, s, ok, ms)| (p.as_str(), s.as_str(), *ok, *ms)).collect();
         store.commit(&acc, &rej, &cur, &st)?;
         progress.update(total_now, rejected_total);
     }
@@ -270,31 +315,46 @@ fn quarantine(c: &mut Cursor) {
     };
 }
 
-/// One line of `training_dataset.jsonl`: the v2.0 row, chat `messages`, and metadata.
-fn dataset_row(s: &Sample, v: &Verdict) -> serde_json::Value {
-    json!({
-        "instruction": s.instruction,
-        "input": "",
-        "output": s.code,
-        "messages": [{ "role": "user", "content": s.instruction }, { "role": "assistant", "content": s.code }],
-        "id": s.id,
-        "pattern_id": s.pattern_id,
-        "pattern_version": s.pattern_version,
-        "category": s.category,
-        "difficulty": s.difficulty,
-        "concept": s.concept,
-        "tags": s.tags,
-        "seed": s.seed,
-        "index": s.index,
-        "parameters": s.parameters,
-        "explanation": s.explanation,
-        "tests": s.tests,
-        "requires": s.requires,
-        "artifact": s.artifact,
-        "pair": s.pair,
-        "stages": v.stages,
-        "lint": v.lint.iter().map(|(side, f)| json!({ "side": side, "findings": f })).collect::<Vec<_>>(),
-    })
+/// Version of the row shape in `training_dataset.jsonl` (recorded with a run: a store written
+/// with another shape is not resumed).
+pub const ROW_FORMAT: u32 = 3;
+
+/// An accepted row on its way to the store.
+struct AcceptedRow {
+    id: String,
+    pattern_id: String,
+    category: String,
+    task: Task,
+    text: String,
+    index: u64,
+    row: String,
+    preference: Option<(String, String)>,
+}
+
+/// Stage outcomes as rows and rejects record them: no timings (those are run statistics).
+fn outcomes(v: &Verdict) -> Vec<StageOutcome> {
+    v.stages
+        .iter()
+        .filter(|s| s.stage != "render")
+        .map(|s| StageOutcome { stage: s.stage.to_owned(), side: s.side.map(str::to_owned), ok: s.ok, message: s.message.clone() })
+        .collect()
+}
+
+/// The verification block of an accepted row.
+fn verification(v: &Verdict, task: Task) -> Verification {
+    let mut verified: Vec<String> = Vec::new();
+    for s in v.stages.iter().filter(|s| s.stage != "render") {
+        if !verified.iter().any(|x| x == s.stage) {
+            verified.push(s.stage.to_owned());
+        }
+    }
+    verified.push("dedup".to_owned());
+    Verification {
+        verified,
+        stages: outcomes(v),
+        lint: v.lint.iter().map(|(side, f)| plse_dataset::SideFindings { side: side.clone(), findings: f.clone() }).collect(),
+        proof: (task == Task::Fix).then(|| plse_dataset::row::FIX_PROOF.to_owned()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -304,19 +364,29 @@ fn finish(
     args: &GenerateArgs,
     sources: &[Source<'_>],
     cursors: &HashMap<String, Cursor>,
-    dedup: &Deduper,
+    dedup: &TaskDeduper,
     started: Instant,
     complete: bool,
 ) -> Result<i32> {
     let dataset = out.join(DATASET);
     let mut written = 0;
     crate::atomic::write_with(&dataset, |w| {
-        written = store.export(false, w)?;
+        written = store.export(Export::Rows, w)?;
         Ok(())
     })?;
-    crate::atomic::write_with(&out.join(REJECTS), |w| store.export(true, w).map(|_| ()))?;
+    crate::atomic::write_with(&out.join(REJECTS), |w| store.export(Export::Rejects, w).map(|_| ()))?;
+    let mut pairs = 0;
+    crate::atomic::write_with(&out.join(PREFERENCE), |w| {
+        pairs = store.export(Export::Preference, w)?;
+        Ok(())
+    })?;
     print_summary(store, sources, cursors, dedup, started.elapsed())?;
-    println!("wrote {written} samples to {} (rejects: {})", dataset.display(), out.join(REJECTS).display());
+    println!(
+        "wrote {written} rows to {} ({pairs} preference pairs: {}; rejects: {})",
+        dataset.display(),
+        out.join(PREFERENCE).display(),
+        out.join(REJECTS).display()
+    );
     if !complete || written < args.count {
         eprintln!("error: reached {written} of {} samples", args.count);
         return Ok(1);
@@ -328,13 +398,14 @@ fn print_summary(
     store: &Store,
     sources: &[Source<'_>],
     cursors: &HashMap<String, Cursor>,
-    dedup: &Deduper,
+    dedup: &TaskDeduper,
     elapsed: Duration,
 ) -> Result<()> {
     let stages = store.stage_counts()?;
-    let names = ["syntax", "artifact", "lint", "tests", "expected-output", "defect-shown", "dedup"];
+    let names = ["artifact", "lint", "syntax", "security", "tests", "expected-output", "defect-shown", "dedup"];
     let rate = |pid: &str, stage: &str| -> String {
-        let (p, f) = stages.iter().filter(|(x, s, _, _)| x == pid && s == stage).fold((0, 0), |(a, b), (_, _, p, f)| (a + p, b + f));
+        let (p, f) =
+            stages.iter().filter(|c| c.pattern_id == pid && c.stage == stage).fold((0, 0), |(a, b), c| (a + c.passed, b + c.failed));
         if p + f == 0 { "—".into() } else { format!("{:.0}%", 100.0 * p as f64 / (p + f) as f64) }
     };
     let mut rows = Vec::new();
@@ -360,6 +431,19 @@ fn print_summary(
     println!("{}", table(&["CATEGORY", "ACCEPTED", "TRIED", "YIELD"], &cat_rows));
     let d = dedup.counts();
     println!("dedup (this session): {} unique, {} exact duplicates, {} near-duplicates", d.unique, d.exact, d.near);
+    let mut time_by_stage: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
+    for c in &stages {
+        let e = time_by_stage.entry(c.stage.as_str()).or_default();
+        e.0 += c.ms;
+        e.1 += c.passed + c.failed;
+    }
+    let times: Vec<String> = names
+        .iter()
+        .filter_map(|n| time_by_stage.get(n).filter(|(ms, _)| *ms > 0.0).map(|(ms, k)| format!("{n} {:.1} ms", ms / (*k).max(1) as f64)))
+        .collect();
+    if !times.is_empty() {
+        println!("mean time per stage run: {}", times.join(", "));
+    }
     let reasons = store.top_reasons(5)?;
     if !reasons.is_empty() {
         println!("top rejection reasons:");

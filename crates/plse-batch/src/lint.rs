@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use rayon::prelude::*;
 
+use plse_dataset::{Capacity, TaskMix, capacity};
+use plse_dedup::Params;
+use plse_render::Prepared;
 use plse_render::lint::{LintReport, lint};
 use plse_schema::Severity;
 
@@ -53,12 +56,21 @@ pub fn run(args: &LintArgs) -> Result<i32> {
     let seeds = 0..args.seeds;
     let reports: Vec<Option<LintReport>> =
         selected.par_iter().map(|e| e.file.pattern.as_ref().map(|p| lint(p, &e.category, &e.file.source, seeds.clone()))).collect();
+    let capacities: Vec<Option<Capacity>> = selected
+        .par_iter()
+        .map(|e| {
+            let p = e.file.pattern.as_ref()?;
+            let prepared = Prepared::new(p, &e.category).ok()?;
+            Some(capacity(&prepared, &e.category, 0, args.draws, &TaskMix::default(), Params::default()))
+        })
+        .collect();
 
     let exec = if args.exec { Some(exec_results(args, &selected, seeds.clone())?) } else { None };
 
     let mut rows = Vec::new();
     let (mut failed, mut warned) = (0, 0);
-    for (n, (e, report)) in selected.iter().zip(&reports).enumerate() {
+    let mut thin = Vec::new();
+    for (n, ((e, report), cap)) in selected.iter().zip(&reports).zip(&capacities).enumerate() {
         let extra = report.as_ref().map_or(&[][..], |r| &r.diagnostics[..]);
         print_diagnostics(&e.file, extra);
         let all = e.file.diagnostics.iter().chain(extra);
@@ -72,7 +84,24 @@ pub fn run(args: &LintArgs) -> Result<i32> {
             }
         }
         let exec_failed = exec_row.is_some_and(|x| x.as_ref().is_some_and(|x| x.passed < x.tried));
-        let fails = errors > 0 || exec_failed || (args.deny_warnings && warnings > 0);
+        let below_floor = args.capacity && cap.as_ref().is_some_and(|c| c.unique < args.min_capacity);
+        if let (true, Some(c)) = (args.capacity, cap) {
+            let tasks: Vec<String> = c.by_task.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            thin.push(vec![
+                if below_floor { "FAIL".to_owned() } else { "ok".to_owned() },
+                e.rel_path.clone(),
+                c.unique.to_string(),
+                c.structures.to_string(),
+                tasks.join(", "),
+            ]);
+            if below_floor {
+                eprintln!(
+                    "error[capacity]: {}: {} near-unique rows over {} draws, below the floor of {}\n  = help: let parameters change structure and logic (algorithm, data shape, error handling, API variant), not only names; CONTRIBUTING.md shows how\n",
+                    e.rel_path, c.unique, c.draws, args.min_capacity
+                );
+            }
+        }
+        let fails = errors > 0 || exec_failed || below_floor || (args.deny_warnings && warnings > 0);
         failed += usize::from(fails);
         warned += usize::from(warnings > 0);
         let id = e.file.pattern.as_ref().map_or_else(|| "—".to_owned(), |p| p.pattern_id.clone());
@@ -86,18 +115,27 @@ pub fn run(args: &LintArgs) -> Result<i32> {
         } else {
             "ok"
         };
-        let mut row = vec![status.to_owned(), e.rel_path.clone(), id, rendered, distinct, errors.to_string(), warnings.to_string()];
+        let capacity = cap.as_ref().map_or("—".to_owned(), |c| format!("{}/{}", c.unique, c.structures));
+        let mut row =
+            vec![status.to_owned(), e.rel_path.clone(), id, rendered, distinct, capacity, errors.to_string(), warnings.to_string()];
         if let Some(x) = exec_row {
             row.push(x.as_ref().map_or("—".into(), |x| format!("{}/{}", x.passed, x.tried)));
             row.push(x.as_ref().map_or("—".into(), |x| format!("{:.1}", x.mean_ms)));
         }
         rows.push(row);
     }
-    let mut header = vec!["STATUS", "FILE", "PATTERN", "RENDERED", "DISTINCT", "ERRORS", "WARNINGS"];
+    let mut header = vec!["STATUS", "FILE", "PATTERN", "RENDERED", "DISTINCT", "CAPACITY", "ERRORS", "WARNINGS"];
     if exec.is_some() {
         header.extend(["VALIDATED", "MS/SAMPLE"]);
     }
     print!("{}", table(&header, &rows));
+    if args.capacity {
+        let total: u64 = capacities.iter().flatten().map(|c| c.unique).sum();
+        let shapes: u64 = capacities.iter().flatten().map(|c| c.structures).sum();
+        println!("\ncapacity over {} draws per pattern (seed 0, default task mix, dedup threshold 0.7):", args.draws);
+        print!("{}", table(&["STATUS", "FILE", "NEAR-UNIQUE", "STRUCTURES", "BY TASK"], &thin));
+        println!("total: {total} near-unique rows, {shapes} code structures; floor {} per pattern", args.min_capacity);
+    }
     println!(
         "{} files linted over {} seeds: {} ok, {} failed, {} with warnings",
         rows.len(),
@@ -119,7 +157,6 @@ struct ExecRow {
 
 /// Renders sample 0 of each seed of every usable pattern and runs the full pipeline on them.
 fn exec_results(args: &LintArgs, selected: &[&plse_schema::Entry], seeds: std::ops::Range<u64>) -> Result<Vec<Option<ExecRow>>> {
-    use plse_render::Prepared;
     use plse_sampling::Overrides;
     let usable: Vec<&plse_schema::Pattern> = selected.iter().filter_map(|e| e.file.pattern.as_ref()).collect();
     let ctx = crate::exec::Context::new(&args.exec_args, usable.iter().copied())?;

@@ -5,23 +5,12 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+pub use plse_dataset::Finding;
 
 /// The pinned rule set (also in the repo as `crates/plse-batch/python/ruff.toml`).
 pub const RUFF_TOML: &str = include_str!("../python/ruff.toml");
-
-/// One ruff finding.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Finding {
-    /// Rule code (`B006`), or `invalid-syntax`.
-    pub code: String,
-    /// What ruff says.
-    pub message: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-}
 
 #[derive(Deserialize)]
 struct RuffItem {

@@ -173,6 +173,14 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
         eprintln!("plse setup: {} already has tier `{}` ({})", dir.display(), tier.name(), env.python().display());
         return Ok(env);
     }
+    // Two runs setting up one venv at once would race pip against pip: the second waits for
+    // the first (the lock sits beside the venv, which `venv --clear` may empty), then finds
+    // the tier installed.
+    let _lock = lock_beside(dir)?;
+    if env.has(tier) {
+        eprintln!("plse setup: {} already has tier `{}` ({})", dir.display(), tier.name(), env.python().display());
+        return Ok(env);
+    }
     if !env.python().exists() {
         let interpreter = find_interpreter(python)?;
         eprintln!("plse setup: creating {} from {}", dir.display(), interpreter.display());
@@ -205,6 +213,22 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
     open_up(dir)?;
     eprintln!("plse setup: ready: {}", env.python().display());
     Ok(env)
+}
+
+/// An exclusive lock on `<dir>.lock`, held until dropped.
+fn lock_beside(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
+    let name = format!("{}.lock", dir.file_name().map_or_else(|| "venv".into(), |n| n.to_string_lossy().into_owned()));
+    let path = dir.with_file_name(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| anyhow::anyhow!("locking {}: {e}", path.display()))
 }
 
 /// Makes the venv readable by the sandbox's unprivileged uid (`chmod -R o+rX`).

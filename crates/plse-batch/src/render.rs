@@ -4,6 +4,8 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 
+use plse_dataset::markdown::row_text;
+use plse_dataset::{Task, draw, draw_as, preference};
 use plse_render::Prepared;
 use plse_render::text::sample_text;
 use plse_sampling::Overrides;
@@ -40,19 +42,47 @@ pub fn run(args: &RenderArgs) -> Result<i32> {
         }
     };
     let prepared = Prepared::new(pattern, &category).map_err(|e| anyhow!("{e}"))?;
-    let sample = match prepared.render(args.seed, args.index, &overrides) {
-        Ok(s) => s,
+    let drawn = match args.task {
+        Some(task) => {
+            if !Task::supported(pattern, &category).contains(&task) {
+                let names: Vec<&str> = Task::supported(pattern, &category).iter().map(|t| t.as_str()).collect();
+                eprintln!("error: `{}` cannot be drawn as `{task}`; it supports: {}", pattern.pattern_id, names.join(", "));
+                return Ok(2);
+            }
+            if Task::from_overrides(pattern, &overrides).is_some_and(|t| t != task) {
+                eprintln!("error: --task {task} contradicts --param {}", plse_schema::PAIRED_PARAM);
+                return Ok(2);
+            }
+            Some(draw_as(&prepared, args.seed, args.index, task, &overrides))
+        }
+        None => draw(&prepared, &category, args.seed, args.index, &args.tasks, &overrides),
+    };
+    let Some(drawn) = drawn else {
+        eprintln!("error: the task mix `{}` gives `{}` no task", args.tasks.spec(), pattern.pattern_id);
+        return Ok(2);
+    };
+    let drawn = match drawn {
+        Ok(d) => d,
         Err(e) => {
             print_diagnostics(&file, &[e.to_diagnostic(pattern, &file.source)]);
             return Ok(1);
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&sample)?);
+        println!("{}", serde_json::to_string_pretty(&drawn.sample)?);
     } else if args.row {
-        println!("{}", serde_json::to_string(&sample.row())?);
+        println!("{}", serde_json::to_string(&drawn.row)?);
+    } else if args.preference {
+        match preference(&drawn.sample) {
+            Some(p) => println!("{}", serde_json::to_string(&p)?),
+            None => {
+                eprintln!("error: `{}` is not a paired pattern: it has no preference pair", pattern.pattern_id);
+                return Ok(2);
+            }
+        }
     } else {
-        print!("{}", sample_text(&sample));
+        print!("{}", sample_text(&drawn.sample));
+        print!("{}", row_text(&drawn.row));
     }
     Ok(0)
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use plse_dataset::Task;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// File name of the store inside the output directory.
@@ -32,7 +33,7 @@ pub struct Cursor {
     pub quarantined: Option<String>,
 }
 
-/// An accepted sample as stored.
+/// An accepted row as stored.
 pub struct Accepted<'a> {
     /// Sample id.
     pub id: &'a str,
@@ -40,13 +41,46 @@ pub struct Accepted<'a> {
     pub pattern_id: &'a str,
     /// Category.
     pub category: &'a str,
+    /// The task the row was drawn as.
+    pub task: Task,
     /// Index.
     pub index: u64,
-    /// The code (for rebuilding the dedup index on resume).
-    pub code: &'a str,
+    /// The text duplicates are judged on (to rebuild the dedup index on resume).
+    pub text: &'a str,
     /// The exported row (JSON).
     pub row: &'a str,
+    /// The preference pair of a paired sample: (pair id, JSON). Pairs are stored once.
+    pub preference: Option<(&'a str, &'a str)>,
 }
+
+/// How one stage went for one pattern over a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageCount {
+    /// The pattern.
+    pub pattern_id: String,
+    /// The stage.
+    pub stage: String,
+    /// Runs that passed.
+    pub passed: u64,
+    /// Runs that failed.
+    pub failed: u64,
+    /// Milliseconds they took in all.
+    pub ms: f64,
+}
+
+/// What [`Store::export`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    /// Accepted rows, in acceptance order.
+    Rows,
+    /// Rejected candidates.
+    Rejects,
+    /// Preference pairs, in acceptance order.
+    Preference,
+}
+
+/// Version of the store's tables; a store of another version is refused, not migrated.
+const SCHEMA_VERSION: i64 = 2;
 
 /// A rejected candidate.
 pub struct Rejected<'a> {
@@ -69,13 +103,23 @@ impl Store {
         let conn = Connection::open(dir.join(DB_FILE)).context("opening the run store")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if tables > 0 && version != SCHEMA_VERSION {
+            bail!(
+                "{} was written by another version of plse-batch (store schema {version}, this one reads {SCHEMA_VERSION}); choose another --out",
+                dir.join(DB_FILE).display()
+            );
+        }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS samples (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pattern_id TEXT NOT NULL, category TEXT NOT NULL, idx INTEGER NOT NULL, code TEXT NOT NULL, row TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS samples (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pattern_id TEXT NOT NULL, category TEXT NOT NULL, task TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL, row TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS preferences (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, row TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS rejects (seq INTEGER PRIMARY KEY, pattern_id TEXT NOT NULL, idx INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS cursors (pattern_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL, attempts INTEGER NOT NULL, accepted INTEGER NOT NULL, failed INTEGER NOT NULL, streak INTEGER NOT NULL, quarantined TEXT);
-             CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, PRIMARY KEY (pattern_id, stage));",
+             CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, ms REAL NOT NULL DEFAULT 0, PRIMARY KEY (pattern_id, stage));",
         )?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { conn })
     }
 
@@ -120,11 +164,18 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Codes of accepted samples with their ids, in acceptance order (to rebuild dedup).
-    pub fn accepted_codes(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare("SELECT id, code FROM samples ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Dedup texts of accepted rows with their ids and tasks, in acceptance order (to rebuild
+    /// the dedup index).
+    pub fn accepted_texts(&self) -> Result<Vec<(String, Task, String)>> {
+        let mut stmt = self.conn.prepare("SELECT id, task, text FROM samples ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, task, text) = row?;
+            let task = Task::parse(&task).with_context(|| format!("unknown task `{task}` in the store"))?;
+            out.push((id, task, text));
+        }
+        Ok(out)
     }
 
     /// Commits one batch atomically.
@@ -133,14 +184,19 @@ impl Store {
         accepted: &[Accepted<'_>],
         rejected: &[Rejected<'_>],
         cursors: &[(&str, &Cursor)],
-        stages: &[(&str, &str, bool)],
+        stages: &[(&str, &str, bool, f64)],
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
-            let mut ins =
-                tx.prepare_cached("INSERT INTO samples (id, pattern_id, category, idx, code, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO samples (id, pattern_id, category, task, idx, text, row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut pref = tx.prepare_cached("INSERT OR IGNORE INTO preferences (id, row) VALUES (?1, ?2)")?;
             for a in accepted {
-                ins.execute(params![a.id, a.pattern_id, a.category, a.index as i64, a.code, a.row])?;
+                ins.execute(params![a.id, a.pattern_id, a.category, a.task.as_str(), a.index as i64, a.text, a.row])?;
+                if let Some((id, row)) = a.preference {
+                    pref.execute(params![id, row])?;
+                }
             }
             let mut rej = tx.prepare_cached("INSERT INTO rejects (pattern_id, idx, stage, reason, record) VALUES (?1, ?2, ?3, ?4, ?5)")?;
             for r in rejected {
@@ -162,21 +218,25 @@ impl Store {
                 ])?;
             }
             let mut st = tx.prepare_cached(
-                "INSERT INTO stages (pattern_id, stage, passed, failed) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(pattern_id, stage) DO UPDATE SET passed = passed + ?3, failed = failed + ?4",
+                "INSERT INTO stages (pattern_id, stage, passed, failed, ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(pattern_id, stage) DO UPDATE SET passed = passed + ?3, failed = failed + ?4, ms = ms + ?5",
             )?;
-            for (pattern, stage, ok) in stages {
-                st.execute(params![pattern, stage, i64::from(*ok), i64::from(!*ok)])?;
+            for (pattern, stage, ok, ms) in stages {
+                st.execute(params![pattern, stage, i64::from(*ok), i64::from(!*ok), ms])?;
             }
         }
         tx.commit().context("committing a batch")?;
         Ok(())
     }
 
-    /// Streams accepted rows (in acceptance order) or rejected records as JSON lines into
-    /// `w`; returns how many. One row in memory at a time.
-    pub fn export(&self, rejects: bool, w: &mut dyn std::io::Write) -> Result<u64> {
-        let sql = if rejects { "SELECT record FROM rejects ORDER BY seq" } else { "SELECT row FROM samples ORDER BY seq" };
+    /// Streams accepted rows, rejected records or preference pairs as JSON lines into `w`;
+    /// returns how many. One row in memory at a time.
+    pub fn export(&self, what: Export, w: &mut dyn std::io::Write) -> Result<u64> {
+        let sql = match what {
+            Export::Rows => "SELECT row FROM samples ORDER BY seq",
+            Export::Rejects => "SELECT record FROM rejects ORDER BY seq",
+            Export::Preference => "SELECT row FROM preferences ORDER BY seq",
+        };
         let mut stmt = self.conn.prepare(sql)?;
         let mut rows = stmt.query([])?;
         let mut n = 0;
@@ -189,10 +249,18 @@ impl Store {
         Ok(n)
     }
 
-    /// Per pattern and stage: (passed, failed).
-    pub fn stage_counts(&self) -> Result<Vec<(String, String, u64, u64)>> {
-        let mut stmt = self.conn.prepare("SELECT pattern_id, stage, passed, failed FROM stages ORDER BY pattern_id, stage")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?;
+    /// Per pattern and stage: runs passed and failed, and the time they took.
+    pub fn stage_counts(&self) -> Result<Vec<StageCount>> {
+        let mut stmt = self.conn.prepare("SELECT pattern_id, stage, passed, failed, ms FROM stages ORDER BY pattern_id, stage")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StageCount {
+                pattern_id: r.get(0)?,
+                stage: r.get(1)?,
+                passed: r.get::<_, i64>(2)? as u64,
+                failed: r.get::<_, i64>(3)? as u64,
+                ms: r.get(4)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -1,22 +1,24 @@
-//! The validation pipeline of one sample: render → syntax → lint → sandboxed tests →
-//! expected output, each stage recorded with its duration and message. Paired anti-patterns
-//! run both sides, plus a cross-check that the fixed side's tests catch the flaw.
+//! The validation pipeline of one sample: render → artifact (non-Python) or lint (ruff, Python)
+//! → syntax → security → sandboxed tests → expected output, each stage recorded with its
+//! duration and message. Paired anti-patterns run both sides, plus a cross-check that the fixed
+//! side's tests catch the flaw.
 
 use std::time::Instant;
 
 use serde::Serialize;
 
+use plse_dataset::Finding;
 use plse_render::{Sample, Side};
-use plse_schema::ArtifactKind;
+use plse_schema::{ArtifactKind, Capability};
 
-use crate::lint_py::{Finding, rejecting};
+use crate::lint_py::rejecting;
 use crate::sandbox::pool::Executor;
-use crate::sandbox::worker::{Run, RunResult};
+use crate::sandbox::worker::{Run, RunResult, ScanFinding};
 
 /// One stage's outcome.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stage {
-    /// `render`, `syntax`, `artifact`, `lint`, `tests`, `expected-output`, `defect-shown`.
+    /// `render`, `artifact`, `lint`, `syntax`, `security`, `tests`, `expected-output`, `defect-shown`.
     pub stage: &'static str,
     /// `flawed` / `fixed` for paired samples.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +62,8 @@ pub struct Settings<'a> {
     pub linter_checks: bool,
     /// `validation.expected_output`.
     pub expected: &'a serde_json::Value,
+    /// What the pattern declares its code may do.
+    pub capabilities: &'a [Capability],
 }
 
 fn runs_for(code: &str, tests: &[String], kind: ArtifactKind) -> Vec<Run> {
@@ -108,29 +112,30 @@ pub fn validate(
     let kind = sample.artifact.kind;
     let file = sample.artifact.path.clone().unwrap_or_else(|| plse_render::default_file_name(kind).to_owned());
     let paired = sides.len() == 2;
-    for ((label, side), findings) in sides.iter().zip(lint) {
+    for ((label, side), mut findings) in sides.iter().zip(lint) {
         let side_tag = if paired { Some(*label) } else { None };
-        // Non-Python artifacts: a validator for their kind.
-        if kind != ArtifactKind::Python {
+        if kind == ArtifactKind::Python {
+            if settings.linter_checks {
+                let bad: Vec<String> = rejecting(&findings, settings.reject_rules)
+                    .iter()
+                    .map(|f| format!("{}:{}: {} {}", f.line, f.column, f.code, f.message))
+                    .collect();
+                let msg = if bad.is_empty() { format!("{} findings", findings.len()) } else { bad.join("; ") };
+                stages.push(Stage { stage: "lint", side: side_tag, ok: bad.is_empty(), duration_ms: lint_ms, message: msg });
+            }
+        } else {
+            // Other kinds: the validator of their kind, its findings recorded like ruff's.
             let t = Instant::now();
-            let res = crate::artifact::check(kind, &file, &side.code);
-            stages.push(Stage {
-                stage: "artifact",
-                side: side_tag,
-                ok: res.is_ok(),
-                duration_ms: ms(t),
-                message: res.unwrap_or_else(|e| e),
-            });
+            let checked = crate::artifact::check(kind, &file, &side.code);
+            let ok = checked.errors.is_empty();
+            let message = if ok {
+                checked.summary.clone()
+            } else {
+                checked.errors.iter().map(|f| format!("{}:{}: {} {}", f.line, f.column, f.code, f.message)).collect::<Vec<_>>().join("; ")
+            };
+            stages.push(Stage { stage: "artifact", side: side_tag, ok, duration_ms: ms(t), message });
+            findings = checked.findings();
         }
-        if kind == ArtifactKind::Python && settings.linter_checks {
-            let bad: Vec<String> = rejecting(&findings, settings.reject_rules)
-                .iter()
-                .map(|f| format!("{}:{}: {} {}", f.line, f.column, f.code, f.message))
-                .collect();
-            let msg = if bad.is_empty() { format!("{} findings", findings.len()) } else { bad.join("; ") };
-            stages.push(Stage { stage: "lint", side: side_tag, ok: bad.is_empty(), duration_ms: lint_ms, message: msg });
-        }
-        verdict.lint.push(((*label).to_owned(), findings));
         let mut runs = runs_for(&side.code, &side.tests, kind);
         if kind == ArtifactKind::Shell {
             runs.insert(
@@ -162,6 +167,9 @@ pub fn validate(
                         duration_ms: r.duration_ms,
                         message: if r.ok { String::new() } else { last_line(&r.stderr) },
                     });
+                    if r.ok && kind == ArtifactKind::Python {
+                        stages.push(security(&mut findings, &r.findings, settings.capabilities, side_tag));
+                    }
                 }
                 let all: Vec<RunResult> = results.collect();
                 let (out, tests): (Vec<RunResult>, Vec<RunResult>) = all.into_iter().partition(|r| r.name == "expected-output");
@@ -189,6 +197,7 @@ pub fn validate(
                 }
             }
         }
+        verdict.lint.push(((*label).to_owned(), findings));
     }
     if paired && stages.iter().all(|s| s.ok) {
         // The fixed side's tests, run against the flawed code, must fail: otherwise they do not
@@ -212,6 +221,46 @@ pub fn validate(
     verdict.ok = stages.iter().all(|s| s.ok);
     verdict.stages = stages;
     verdict
+}
+
+/// The security stage of one side: what ruff's `S` rules and the worker's scan show the code
+/// doing, against what the pattern declares. The scan's findings join the side's findings.
+fn security(findings: &mut Vec<Finding>, scan: &[ScanFinding], declared: &[Capability], side: Option<&'static str>) -> Stage {
+    let mut used: Vec<(Capability, String)> = Vec::new();
+    for f in findings.iter() {
+        if let Some(c) = Capability::for_ruff_rule(&f.code) {
+            used.push((c, format!("{}:{}: {} {}", f.line, f.column, f.code, f.message)));
+        }
+    }
+    for f in scan {
+        // An unknown capability name (a newer scanner) counts as undeclared under its own name.
+        let c = Capability::parse(&f.capability);
+        findings.push(Finding { code: f.code.clone(), message: f.message.clone(), line: f.line, column: f.column });
+        match c {
+            Some(c) => used.push((c, format!("{}:{}: {} {}", f.line, f.column, f.code, f.message))),
+            None => used.push((Capability::DynamicCode, format!("{}: unknown capability `{}`", f.code, f.capability))),
+        }
+    }
+    let undeclared: Vec<&(Capability, String)> = used.iter().filter(|(c, _)| !declared.contains(c)).collect();
+    let names = |list: &mut dyn Iterator<Item = &Capability>| {
+        let mut caps: Vec<&str> = list.map(|c| c.as_str()).collect();
+        caps.sort_unstable();
+        caps.dedup();
+        caps.join(", ")
+    };
+    let (ok, message) = if !undeclared.is_empty() {
+        let caps = names(&mut undeclared.iter().map(|(c, _)| c));
+        let detail: Vec<&str> = undeclared.iter().map(|(_, m)| m.as_str()).collect();
+        (
+            false,
+            format!("undeclared capability {caps}: {} (a pattern that teaches this declares `capabilities: [{caps}]`)", detail.join("; "),),
+        )
+    } else if used.is_empty() {
+        (true, "no capability used".to_owned())
+    } else {
+        (true, format!("uses declared capabilities: {}", names(&mut used.iter().map(|(c, _)| c))))
+    };
+    Stage { stage: "security", side, ok, duration_ms: 0.0, message }
 }
 
 fn describe(r: &RunResult) -> String {

@@ -114,11 +114,18 @@ fn render_is_reproducible_and_honours_overrides() {
 
     let row = plse(&["render", "python.core.comprehensions", "--seed", "42", "--row"]);
     let row: serde_json::Value = serde_json::from_slice(&row.stdout).unwrap();
-    assert_eq!(row.as_object().unwrap().keys().collect::<Vec<_>>(), ["instruction", "input", "output"]);
-    assert_eq!(row["input"], "");
+    let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+    for k in ["id", "task", "messages", "instruction", "input", "output", "pattern_id", "code", "explanation", "tests"] {
+        assert!(keys.iter().any(|x| *x == k), "row lacks {k}: {keys:?}");
+    }
+    assert!(row.get("verification").is_none(), "render has not verified anything");
+    assert_eq!((row["task"].as_str(), row["input"].as_str()), (Some("write"), Some("")));
+    assert_eq!(row["messages"][1]["content"], row["output"]);
+    assert!(row["output"].as_str().unwrap().starts_with("```python\n"), "{}", row["output"]);
 
     let text = stdout(&plse(&["render", "python.core.comprehensions", "--seed", "42"]));
     assert!(text.contains("## instruction") && text.contains("## code") && text.contains("## test 1"), "{text}");
+    assert!(text.contains("# training row · task write") && text.contains("## assistant\n```python"), "{text}");
 }
 
 #[test]
@@ -146,6 +153,25 @@ fn paired_pattern_renders_both_sides() {
     let rec: serde_json::Value = serde_json::from_slice(&flawed.stdout).unwrap();
     assert_eq!(rec["code"], rec["pair"]["flawed"]["code"]);
     assert_ne!(rec["pair"]["flawed"]["code"], rec["pair"]["fixed"]["code"]);
+    // The paired switch is the task: the flawed side drawn is a fix, shown in the prompt.
+    let fix: serde_json::Value =
+        serde_json::from_slice(&plse(&["render", &id, "--seed", "1", "--row", "--param", "is_anti_pattern=true"]).stdout).unwrap();
+    assert_eq!(fix["task"], "fix");
+    assert_eq!(fix["input"], rec["pair"]["flawed"]["code"]);
+    assert_eq!(fix["code"], rec["pair"]["fixed"]["code"]);
+    let same: serde_json::Value = serde_json::from_slice(&plse(&["render", &id, "--seed", "1", "--row", "--task", "fix"]).stdout).unwrap();
+    assert_eq!(same, fix);
+    // A preference pair: the prompt asks for the code, the fix is chosen, the flaw rejected.
+    let pair: serde_json::Value = serde_json::from_slice(&plse(&["render", &id, "--seed", "1", "--preference"]).stdout).unwrap();
+    assert!(pair["chosen"][0]["content"].as_str().unwrap().contains(rec["pair"]["fixed"]["code"].as_str().unwrap().trim_end()));
+    assert!(pair["rejected"][0]["content"].as_str().unwrap().contains(rec["pair"]["flawed"]["code"].as_str().unwrap().trim_end()));
+    // Tasks a pattern cannot be drawn as, and contradictions, are refused.
+    let o = plse(&["render", &id, "--task", "compare"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("supports: write, fix"), "{}", stderr(&o));
+    let o = plse(&["render", &id, "--task", "write", "--param", "is_anti_pattern=true"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(plse(&["render", "python.core.comprehensions", "--preference"]).status.code(), Some(2));
 }
 
 #[test]

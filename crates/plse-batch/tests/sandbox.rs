@@ -153,18 +153,21 @@ fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
     let code = a.code.replace("{{ port }}", &port.to_string()).replace("{{ marker }}", marker).replace("{{ secret }}", secret);
     let block = |s: &str, pad: &str| s.lines().map(|l| format!("{pad}{l}\n")).collect::<String>();
     format!(
-        "plse_version: \"3\"\npattern_id: attack.{}\nmetadata:\n  author: tests\n  description: hostile\n  tags: [attack]\n  pedagogy: {{concept: containment, difficulty: expert}}\ninstruction: \"Attack {{{{ n }}}}.\"\nparameters:\n  n: {{type: int, description: n, default: 1, constraints: {{min: 1, max: 3}}}}\nvalidation:\n  linter_checks: false\n  unit_test_snippets:\n    - |\n{}template: |\n{}  # {{{{ n }}}}\n",
+        "plse_version: \"3\"\npattern_id: attack.{}\nmetadata:\n  author: tests\n  description: hostile\n  tags: [attack]\n  pedagogy: {{concept: containment, difficulty: expert}}\ninstruction: \"Attack {{{{ n }}}}.\"\ncapabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]\nparameters:\n  n: {{type: int, description: n, default: 1, constraints: {{min: 1, max: 3}}}}\nvalidation:\n  linter_checks: false\n  unit_test_snippets:\n    - |\n{}template: |\n{}  # {{{{ n }}}}\n",
         a.name,
         block(a.test, "      "),
         block(&code, "  "),
     )
 }
 
-fn sandbox_uids_alive() -> Vec<String> {
+/// Processes of the sandbox uids a plse-batch process with this pid runs its workers as (its
+/// block of 64 uids; other plse-batch processes on the machine use other blocks).
+fn sandbox_uids_alive(pid: u32) -> Vec<String> {
+    let block = 61_000 + (pid % 60) * 64;
     let out = Command::new("ps").args(["-eo", "uid=,pid=,comm="]).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.split_whitespace().next().and_then(|u| u.parse::<u32>().ok()).is_some_and(|u| (61_000..64_840).contains(&u)))
+        .filter(|l| l.split_whitespace().next().and_then(|u| u.parse::<u32>().ok()).is_some_and(|u| (block..block + 64).contains(&u)))
         .map(str::to_owned)
         .collect()
 }
@@ -184,14 +187,18 @@ fn attacks_are_contained() {
         std::fs::write(lib.join(format!("{}.yaml", a.name)), pattern(a, port, &marker, secret.to_str().unwrap())).unwrap();
     }
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_plse-batch"))
+    let child = Command::new(env!("CARGO_BIN_EXE_plse-batch"))
         .args(["lint", "--exec", "--seeds", "1", "--timeout", "3", "--memory-mb", "1024", "--patterns"])
         .arg(&lib)
         .current_dir(root())
         .env("NO_COLOR", "1")
         .env("PLSE_TEST_SECRET", "hunter2")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
     let elapsed = start.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -202,14 +209,18 @@ fn attacks_are_contained() {
         assert!(stderr.contains("the sandbox needs root") && stderr.contains("--unsafe-no-sandbox"), "{stderr}");
         return;
     }
-    // Every attack's row: contained ones validate (1/1), refused ones do not (0/1).
+    // Every attack's row: contained ones validate (1/1), refused ones do not (0/1). (The
+    // patterns declare every capability: the security stage would otherwise reject them before
+    // the sandbox is put to the test.)
+    let header: Vec<&str> = stdout.lines().find(|l| l.starts_with("STATUS")).expect("the table").split_whitespace().collect();
+    let col = header.iter().position(|h| *h == "VALIDATED").expect("a VALIDATED column");
     for a in ATTACKS {
         let row = stdout
             .lines()
             .find(|l| l.contains(&format!("attack.{} ", a.name)))
             .unwrap_or_else(|| panic!("no row for {}:\n{stdout}\n{stderr}", a.name));
         let want = if a.validates { "1/1" } else { "0/1" };
-        assert!(row.split_whitespace().any(|c| c == want), "{}: expected {want}\n{row}\n{stderr}", a.name);
+        assert_eq!(row.split_whitespace().nth(col), Some(want), "{}: expected {want}\n{row}\n{stderr}", a.name);
     }
     // The run ends in bounded time (each run is limited to 3 s wall clock).
     assert!(elapsed < Duration::from_secs(240), "{elapsed:?}");
@@ -220,7 +231,7 @@ fn attacks_are_contained() {
     }
     let mut buf = [0u8; 1];
     assert!(listener.accept().map(|(mut s, _)| s.read(&mut buf)).is_err(), "a sample connected to the host");
-    assert!(sandbox_uids_alive().is_empty(), "processes survived: {:?}", sandbox_uids_alive());
+    assert!(sandbox_uids_alive(pid).is_empty(), "processes survived: {:?}", sandbox_uids_alive(pid));
     assert!(
         !stdout.contains("TOP SECRET") && !stderr.contains("TOP SECRET") && !stderr.contains("root:x:0:0"),
         "secret leaked into the report"

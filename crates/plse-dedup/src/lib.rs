@@ -10,4 +10,4 @@ pub mod normalize;
 
 pub use index::{Counts, Deduper, Duplicate};
 pub use minhash::{Params, optimal_banding};
-pub use normalize::{exact_key, normalize};
+pub use normalize::{exact_key, normalize, structure_key};

@@ -26,11 +26,12 @@
 //! assert!(sample.code.starts_with("print("));
 //! assert_eq!(sample, prepared.render(7, 0, &plse_sampling::Overrides::none()).unwrap());
 //! ```
+pub mod article;
 pub mod imports;
 pub mod lint;
 mod prepared;
 pub mod record;
 pub mod text;
 
-pub use prepared::{Prepared, RenderError, default_file_name};
+pub use prepared::{AnswerGlobals, Prepared, RenderError, default_file_name};
 pub use record::{Pair, Row, Sample, Side};

@@ -5,8 +5,9 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use plse_sampling::Overrides;
-use plse_schema::{Code, Diagnostic, ParamKind, Pattern, SourceFile};
+use plse_schema::{Code, Diagnostic, ParamKind, Pattern, SourceFile, TemplateText, templates};
 
+use crate::article::{Article, literal_mistakes, sites, wanted};
 use crate::prepared::Prepared;
 
 /// Ruff rule prefixes whose findings reject a sample by default (syntax errors, undefined
@@ -37,6 +38,23 @@ impl LintReport {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+}
+
+/// The templates whose output is prose a model learns from.
+fn prose_templates(pattern: &Pattern) -> impl Iterator<Item = &TemplateText> {
+    std::iter::once(&pattern.instruction).chain(pattern.explanation.as_ref()).chain(pattern.answer.as_ref())
+}
+
+fn article_warning(source: &SourceFile, t: &TemplateText, range: &Range<usize>, have: Article, want: Article, word: &str) -> Diagnostic {
+    Diagnostic::warning(
+        Code::Article,
+        templates::locate(source, t, range.clone()),
+        format!("`{}` in `{}` renders as `{} {word}`", &t.text[range.clone()], t.name, have.as_str()),
+    )
+    .with_label(format!("needs `{}` here", want.as_str()))
+    .with_help(
+        "rephrase so no article depends on the value, or derive the article with the value (`{{ 'an' if x[0] in 'aeio' else 'a' }}`)",
+    )
 }
 
 /// Renders sample 0 of every seed in `seeds` and checks: rendering succeeds, code and
@@ -91,7 +109,27 @@ pub fn lint(pattern: &Pattern, category: &str, source: &SourceFile, seeds: Range
                 seed,
             );
         }
+        for t in prose_templates(pattern) {
+            for site in sites(&t.text) {
+                let Some(text) = prepared.eval_text(&site.expr, &sample.parameters) else { continue };
+                let word = text.split_whitespace().next().unwrap_or("");
+                let shown = if site.code { format!("`{word}") } else { word.to_owned() };
+                if let Some(want) = wanted(&shown).filter(|w| *w != site.article) {
+                    note(article_warning(source, t, &site.range, site.article, want, word), seed);
+                }
+            }
+        }
         codes.insert(sample.code);
+    }
+    for t in prose_templates(pattern) {
+        for (range, fix) in literal_mistakes(&t.text) {
+            let at = templates::locate(source, t, range.clone());
+            report.diagnostics.push(
+                Diagnostic::warning(Code::Article, at, format!("`{}` in `{}`: the article does not fit the word", &t.text[range], t.name))
+                    .with_label("wrong article")
+                    .with_help(format!("write `{fix}`")),
+            );
+        }
     }
     report.distinct = codes.len();
     for (d, seeds) in failures {

@@ -139,9 +139,8 @@ impl<'p> Prepared<'p> {
         })
     }
 
-    /// Computes derived parameters, then renders instruction, code, tests and explanation
-    /// from the one context.
-    fn side(&self, mut params: Map<String, Json>) -> Result<(Map<String, Json>, Side), RenderError> {
+    /// Every parameter of a sample: `drawn` plus the derived ones, in declaration order.
+    fn full_params(&self, mut params: Map<String, Json>) -> Result<Map<String, Json>, RenderError> {
         let p = self.pattern;
         if self.has_derived {
             let ctx = Value::from(Serde(&params));
@@ -160,8 +159,14 @@ impl<'p> Prepared<'p> {
             }
         }
         // Keep declaration order in the record even when derived parameters sit in between.
-        let params: Map<String, Json> =
-            p.parameters.iter().filter_map(|q| params.get(&q.name).map(|v| (q.name.clone(), v.clone()))).collect();
+        Ok(p.parameters.iter().filter_map(|q| params.get(&q.name).map(|v| (q.name.clone(), v.clone()))).collect())
+    }
+
+    /// Computes derived parameters, then renders instruction, code, tests and explanation
+    /// from the one context.
+    fn side(&self, params: Map<String, Json>) -> Result<(Map<String, Json>, Side), RenderError> {
+        let p = self.pattern;
+        let params = self.full_params(params)?;
         let ctx = Value::from(Serde(&params));
         let instruction = self.render_one(&p.instruction, &ctx)?;
         let code = match &p.code {
@@ -187,6 +192,30 @@ impl<'p> Prepared<'p> {
         Ok((params, Side { instruction, code, tests, explanation }))
     }
 
+    /// Renders the pattern's `answer` template (format 3), if it has one, in the context of
+    /// the answer's side of `sample` (the fixed side of a paired pattern) plus `globals`.
+    pub fn render_answer(&self, sample: &Sample, globals: &AnswerGlobals<'_>) -> Option<Result<String, RenderError>> {
+        let t = self.pattern.answer.as_ref()?;
+        let mut params = sample.parameters.clone();
+        if self.pattern.is_paired() && params.get(PAIRED_PARAM) != Some(&Json::Bool(false)) {
+            params.insert(PAIRED_PARAM.to_owned(), Json::Bool(false));
+            params = match self.full_params(params) {
+                Ok(p) => p,
+                Err(e) => return Some(Err(e)),
+            };
+        }
+        let ctx = Value::from(Serde(&AnswerContext { params: &params, globals }));
+        Some(self.render_one(t, &ctx))
+    }
+
+    /// Evaluates a Jinja expression of this pattern (e.g. one found inside `{{ }}` of a
+    /// template) with a sample's parameters, as the text it would render to. `None` when it
+    /// does not evaluate.
+    pub fn eval_text(&self, expr: &str, params: &Map<String, Json>) -> Option<String> {
+        let value = self.env.compile_expression(expr).ok()?.eval(Value::from(Serde(params))).ok()?;
+        Some(value.to_string())
+    }
+
     fn render_one(&self, t: &TemplateText, ctx: &Value) -> Result<String, RenderError> {
         let err = |source| RenderError { template: t.name.clone(), source };
         self.env.get_template(&t.name).map_err(err)?.render(ctx).map_err(err)
@@ -198,6 +227,31 @@ impl<'p> Prepared<'p> {
         let value = expr.eval(Value::from(Serde(params))).map_err(err)?;
         serde_json::to_value(&value).map_err(|e| err(minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())))
     }
+}
+
+/// What the `answer` template sees besides the parameters (see `plse_schema::jinja::ANSWER_GLOBALS`).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct AnswerGlobals<'a> {
+    /// `write`, `fix` or `compare`.
+    #[serde(rename = "__task__")]
+    pub task: &'a str,
+    /// The answer's code as a fenced Markdown block.
+    #[serde(rename = "__code_block__")]
+    pub code_block: &'a str,
+    /// The reflowed explanation of the answer's side.
+    #[serde(rename = "__explanation__")]
+    pub explanation: &'a str,
+    /// For a fix, the reflowed explanation of the flaw; empty otherwise.
+    #[serde(rename = "__flaw__")]
+    pub flaw: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct AnswerContext<'a> {
+    #[serde(flatten)]
+    params: &'a Map<String, Json>,
+    #[serde(flatten)]
+    globals: &'a AnswerGlobals<'a>,
 }
 
 /// Context of test snippets: the parameters plus the code and its file name.

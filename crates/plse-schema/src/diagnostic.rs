@@ -76,6 +76,9 @@ pub enum Code {
     NoVariety,
     /// A template rendered to nothing where content is required (code, instruction).
     EmptyOutput,
+    /// `a` before a word that starts with a vowel sound, or `an` before a consonant, in the
+    /// rendered text of an instruction, explanation or answer.
+    Article,
 }
 
 impl Code {
@@ -108,6 +111,7 @@ impl Code {
             Code::IdenticalSides => "identical-sides",
             Code::NoVariety => "no-variety",
             Code::EmptyOutput => "empty-output",
+            Code::Article => "article",
         }
     }
 }

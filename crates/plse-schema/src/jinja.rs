@@ -17,6 +17,11 @@ pub const GLOBALS: &[&str] = &["range", "dict", "namespace", "debug", "loop"];
 /// Names available only inside unit-test snippets.
 pub const TEST_GLOBALS: &[&str] = &["__raw_code__", "SCRIPT_PATH"];
 
+/// Names available only inside the `answer` template: the task (`write`, `fix`, `compare`),
+/// the answer's code as a fenced Markdown block, the reflowed explanation of the answer's
+/// side, and, for a fix, the reflowed explanation of the flaw (empty otherwise).
+pub const ANSWER_GLOBALS: &[&str] = &["__task__", "__code_block__", "__explanation__", "__flaw__"];
+
 /// A fresh environment configured like the v2.0 engine (`trim_blocks`, `lstrip_blocks`) but
 /// strict about undefined variables, without HTML escaping, and with bounded work.
 pub fn environment() -> Environment<'static> {

@@ -243,6 +243,78 @@ pub struct Artifact {
     pub path: Option<String>,
 }
 
+/// Something sample code may do that the security stage rejects unless the pattern declares
+/// it under `capabilities` (format 3). Declared or not, the code still runs in the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Sockets, HTTP clients and servers, DNS.
+    Network,
+    /// Starting other programs or forking (`subprocess`, `os.system`, `os.exec*`, `os.fork`).
+    Subprocess,
+    /// Reading or changing environment variables (`os.environ`, `os.getenv`).
+    Environment,
+    /// Paths outside the sample's working directory: absolute paths, the home directory.
+    Filesystem,
+    /// Sending signals to other processes (`os.kill`, `os.killpg`).
+    Signals,
+    /// Leaving the process group or session (`os.setsid`, `start_new_session=True`).
+    Detach,
+    /// Foreign function calls (`ctypes`, `cffi`).
+    Native,
+    /// Running code built from strings (`eval`, `exec`, `compile`, computed imports).
+    DynamicCode,
+    /// Namespaces, mounts and root changes (`os.unshare`, `os.setns`, `os.chroot`).
+    Namespaces,
+}
+
+impl Capability {
+    /// All capabilities.
+    pub const ALL: [Capability; 9] = [
+        Self::Network,
+        Self::Subprocess,
+        Self::Environment,
+        Self::Filesystem,
+        Self::Signals,
+        Self::Detach,
+        Self::Native,
+        Self::DynamicCode,
+        Self::Namespaces,
+    ];
+
+    /// The YAML spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Network => "network",
+            Self::Subprocess => "subprocess",
+            Self::Environment => "environment",
+            Self::Filesystem => "filesystem",
+            Self::Signals => "signals",
+            Self::Detach => "detach",
+            Self::Native => "native",
+            Self::DynamicCode => "dynamic-code",
+            Self::Namespaces => "namespaces",
+        }
+    }
+
+    /// The capability of that spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// The capability a ruff `S` (flake8-bandit) finding shows the code using, for the rules
+    /// the pipeline's rule set selects.
+    pub fn for_ruff_rule(code: &str) -> Option<Self> {
+        match code {
+            "S102" | "S307" => Some(Self::DynamicCode),
+            "S104" | "S310" => Some(Self::Network),
+            "S108" => Some(Self::Filesystem),
+            "S602" | "S603" | "S604" | "S605" | "S606" | "S607" => Some(Self::Subprocess),
+            _ => None,
+        }
+    }
+}
+
 /// The `validation` block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Validation {
@@ -277,6 +349,11 @@ pub struct Pattern {
     pub code: CodeSource,
     /// Explanation template.
     pub explanation: Option<TemplateText>,
+    /// Answer template (format 3): the assistant turn of a training row, when the author
+    /// composes it instead of the default composition.
+    pub answer: Option<TemplateText>,
+    /// What the code may do that the security stage otherwise rejects (format 3).
+    pub capabilities: Vec<Capability>,
     /// Artifact kind and path.
     pub artifact: Artifact,
     /// Tests and lint settings.
@@ -306,6 +383,7 @@ impl Pattern {
         }
         out.extend(self.validation.unit_test_snippets.iter());
         out.extend(self.explanation.iter());
+        out.extend(self.answer.iter());
         out
     }
 }

@@ -67,6 +67,10 @@ pub const RESERVED_NAMES: &[&str] = &[
     "debug",
     "__raw_code__",
     "SCRIPT_PATH",
+    "__task__",
+    "__code_block__",
+    "__explanation__",
+    "__flaw__",
 ];
 
 const TYPES: &[&str] = &["choice", "bool", "int", "float", "string", "list", "derived"];

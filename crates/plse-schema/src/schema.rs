@@ -4,7 +4,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fields::{Field, Reader, did_you_mean, ext, opt, req};
-use crate::model::{Artifact, ArtifactKind, CodeSource, Components, Difficulty, FormatVersion, Metadata, Pattern, Validation};
+use crate::model::{Artifact, ArtifactKind, Capability, CodeSource, Components, Difficulty, FormatVersion, Metadata, Pattern, Validation};
 use crate::params::parameters;
 use crate::yaml::Node;
 
@@ -19,6 +19,8 @@ const TOP: &[Field] = &[
     opt("template"),
     opt("components"),
     ext("explanation"),
+    ext("answer"),
+    ext("capabilities"),
     ext("artifact"),
     opt("validation"),
 ];
@@ -66,6 +68,11 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
         };
         let code = code_source(&mut r, f.get("template"), f.get("components"));
         let explanation = f.get("explanation").and_then(|n| r.template(n, "explanation"));
+        let answer = f.get("answer").and_then(|n| r.template(n, "answer"));
+        let capabilities = match f.get("capabilities") {
+            Some(n) => capabilities(&mut r, n),
+            None => Some(Vec::new()),
+        };
         let artifact = match f.get("artifact") {
             Some(n) => artifact(&mut r, n, f.key_span("artifact").unwrap_or_default()),
             None => Some(Artifact { kind: ArtifactKind::Python, path: None }),
@@ -88,6 +95,8 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
             requires: requires?,
             code: code?,
             explanation,
+            answer,
+            capabilities: capabilities?,
             artifact: artifact?,
             validation: validation?,
         })
@@ -199,6 +208,32 @@ fn is_import_spec(line: &str) -> bool {
 
 fn is_ident(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+fn capabilities(r: &mut Reader, node: &Node) -> Option<Vec<Capability>> {
+    let items = r.list(node, "capabilities")?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let text = r.string(item, &format!("capabilities[{i}]"))?;
+        match Capability::parse(&text) {
+            Some(c) if !out.contains(&c) => out.push(c),
+            Some(_) => {}
+            None => {
+                let names = Capability::ALL.map(Capability::as_str);
+                let help = did_you_mean(&text, names)
+                    .map_or_else(|| format!("capabilities are: {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
+                r.error(
+                    Diagnostic::error(Code::InvalidValue, item.span.clone(), format!("unknown capability `{text}`"))
+                        .with_label("unknown capability")
+                        .with_help(help),
+                );
+                ok = false;
+            }
+        }
+    }
+    out.sort();
+    ok.then_some(out)
 }
 
 fn code_source(r: &mut Reader, template: Option<&Node>, components: Option<&Node>) -> Option<CodeSource> {

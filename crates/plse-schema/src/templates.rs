@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fields::did_you_mean;
-use crate::jinja::{GLOBALS, TEST_GLOBALS, environment};
+use crate::jinja::{ANSWER_GLOBALS, GLOBALS, TEST_GLOBALS, environment};
 use crate::model::TemplateText;
 use crate::source::SourceFile;
 use crate::yaml::Origin;
@@ -134,7 +134,13 @@ pub(crate) fn check(templates: &[TemplateText], declared: &[String], source: &So
             Some(name) => all.iter().copied().take_while(|n| *n != name).collect(),
             None => all.clone(),
         };
-        let extra: &[&str] = if t.name.starts_with("validation.unit_test_snippets") { TEST_GLOBALS } else { &[] };
+        let extra: &[&str] = if t.name.starts_with("validation.unit_test_snippets") {
+            TEST_GLOBALS
+        } else if t.name == "answer" {
+            ANSWER_GLOBALS
+        } else {
+            &[]
+        };
         // minijinja's analysis scopes a `{% set %}` inside `{% if %}` to the branch, while
         // rendering (like Jinja2) sees it after the block: names the template assigns itself are
         // not parameters it lacks. A real use-before-set still fails at render time (lint).

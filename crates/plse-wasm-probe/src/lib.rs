@@ -2,9 +2,10 @@
 //! any host (Node's `WebAssembly`, a browser) can load the module and call it.
 //!
 //! Protocol: the host asks [`plse_alloc`] for a buffer, writes a JSON [`Request`] into it and
-//! calls [`plse_render`] with its address and length; the answer (the same text
-//! `plse-batch render --json` prints, or the rendered diagnostics) is then at
-//! [`plse_result_ptr`] for the returned number of bytes.
+//! calls [`plse_render`] with its address and length; the answer (the text
+//! `plse-batch render --json` prints, a newline, then what `render --row` prints — the sample
+//! drawn as its scheduled task — or the rendered diagnostics) is then at [`plse_result_ptr`]
+//! for the returned number of bytes.
 //!
 //! **Invariant:** the answer for a request is byte-identical to the native CLI's output;
 //! `cargo xtask wasm-check` verifies that for the whole library and the fixtures.
@@ -51,9 +52,15 @@ pub fn handle(request: &str) -> String {
         Ok(o) => o,
         Err(e) => return format!("ERROR\n{e}"),
     };
-    let sample = plse_render::Prepared::new(pattern, &req.category).and_then(|p| p.render(seed, index, &overrides));
-    match sample {
-        Ok(s) => serde_json::to_string_pretty(&s).unwrap_or_else(|e| format!("ERROR\n{e}")),
+    let mix = plse_dataset::TaskMix::default();
+    let drawn = plse_render::Prepared::new(pattern, &req.category)
+        .and_then(|p| plse_dataset::draw(&p, &req.category, seed, index, &mix, &overrides).transpose());
+    match drawn {
+        Ok(Some(d)) => match (serde_json::to_string_pretty(&d.sample), serde_json::to_string(&d.row)) {
+            (Ok(record), Ok(row)) => format!("{record}\n{row}"),
+            (Err(e), _) | (_, Err(e)) => format!("ERROR\n{e}"),
+        },
+        Ok(None) => "ERROR\nno task".to_owned(),
         Err(e) => format!("ERROR\n{}", e.to_diagnostic(pattern, &file.source).render(&file.source, plse_schema::RenderStyle::Plain)),
     }
 }

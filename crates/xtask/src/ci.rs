@@ -5,8 +5,22 @@ use std::time::Instant;
 use crate::{ensure_wasm_target, exec, output, root};
 
 /// The shared crates (plus the web binding) that must build and lint clean for wasm32.
-const WASM_CRATES: &[&str] =
-    &["-p", "plse-schema", "-p", "plse-sampling", "-p", "plse-render", "-p", "plse-dedup", "-p", "plse-wasm-probe", "-p", "plse-web"];
+const WASM_CRATES: &[&str] = &[
+    "-p",
+    "plse-schema",
+    "-p",
+    "plse-sampling",
+    "-p",
+    "plse-render",
+    "-p",
+    "plse-dedup",
+    "-p",
+    "plse-dataset",
+    "-p",
+    "plse-wasm-probe",
+    "-p",
+    "plse-web",
+];
 
 /// A named CI step.
 type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);
@@ -27,7 +41,17 @@ pub fn run_all() -> Result<(), String> {
         ),
         // The Python environment the validation tests run in (ruff; idempotent).
         ("python environment", Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "setup"]))),
-        ("tests", Box::new(|| exec("cargo", &["test", "--workspace", "--locked"]))),
+        (
+            "tests (with those that need the Python test environment)",
+            Box::new(|| {
+                let python = crate::pyenv::ensure()?;
+                crate::exec_env(
+                    "cargo",
+                    &["test", "--workspace", "--locked", "--", "--include-ignored"],
+                    &[("PLSE_TEST_PYTHON", python.as_os_str())],
+                )
+            }),
+        ),
         ("library lint", Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint"]))),
         (
             "library lint --exec (sandboxed)",

@@ -13,6 +13,7 @@
 
 mod bench;
 mod ci;
+mod pyenv;
 mod wasm_check;
 mod web;
 
@@ -53,6 +54,18 @@ pub fn root() -> PathBuf {
 pub fn exec(program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("\n$ {program} {}", args.join(" "));
     let status = Command::new(program).args(args).current_dir(root()).status().map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
+}
+
+/// [`exec`] with extra environment variables.
+pub fn exec_env(program: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Result<(), String> {
+    eprintln!("\n$ {program} {}", args.join(" "));
+    let mut c = Command::new(program);
+    c.args(args).current_dir(root());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let status = c.status().map_err(|e| format!("cannot run {program}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("`{program} {}` failed ({status})", args.join(" "))) }
 }
 

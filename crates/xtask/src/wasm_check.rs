@@ -1,5 +1,6 @@
 //! `cargo xtask wasm-check`: every library pattern and fixture, rendered natively by
-//! `plse-batch` and in wasm32 by `plse-wasm-probe` (run under Node), must give the same bytes.
+//! `plse-batch` and in wasm32 by `plse-wasm-probe` (run under Node), must give the same bytes:
+//! the sample record and its training row.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,14 +104,23 @@ fn cases() -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
-/// What `plse-batch render --json` prints, or `ERROR\n` + its diagnostics.
+/// What `plse-batch render --json` prints, a newline and what `render --row` prints; or
+/// `ERROR\n` + the diagnostics.
 fn native_render(case: &Case) -> Result<String, String> {
+    let record = native_run(case, "--json")?;
+    if record.starts_with("ERROR\n") {
+        return Ok(record);
+    }
+    Ok(format!("{record}\n{}", native_run(case, "--row")?))
+}
+
+fn native_run(case: &Case, what: &str) -> Result<String, String> {
     let bin = root().join("target/debug/plse-batch");
     let mut cmd = Command::new(bin);
     cmd.current_dir(root()).env("NO_COLOR", "1").args([
         "render",
         &case.file,
-        "--json",
+        what,
         "--seed",
         &case.seed.to_string(),
         "--index",

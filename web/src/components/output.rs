@@ -1,5 +1,6 @@
 //! Output tabs: instruction, code (highlighted, with ruff markers), tests, explanation, the
-//! flawed/fixed diff of paired patterns, and the JSON row exactly as `plse-batch` prints it.
+//! flawed/fixed diff of paired patterns, the training row (task, user and assistant turns), and
+//! the JSON row and preference pair exactly as `plse-batch render --row / --preference` print them.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -62,6 +63,18 @@ fn with_view<V: 'static>(
             f(v);
         }
     });
+}
+
+/// What the task means, next to its name.
+fn task_note(task: Option<plse_dataset::Task>) -> &'static str {
+    match task {
+        Some(plse_dataset::Task::Write) => " — write the code; the answer is the code and the explanation",
+        Some(plse_dataset::Task::Fix) => {
+            " — the flawed code is in the prompt; the answer explains the flaw and gives the fix (set is_anti_pattern to switch)"
+        }
+        Some(plse_dataset::Task::Compare) => " — the answer states the rule for choosing, then the code that measures both",
+        None => "",
+    }
 }
 
 /// The output tabs.
@@ -141,6 +154,8 @@ pub fn OutputPanel() -> impl IntoView {
     let sample_text =
         move |f: fn(&plse_render::Sample) -> String| move || state.eval.with(|e| e.sample.as_ref().map(f).unwrap_or_default());
     let shown = move |tab: Tab| move || state.tab.get() != tab;
+    let row_text =
+        move |f: fn(&plse_dataset::TrainingRow) -> String| move || state.eval.with(|e| e.row.as_ref().map(f).unwrap_or_default());
     view! {
         <section class="panel output" aria-label="Rendered sample">
             <div role="tablist" class="tabs">
@@ -149,6 +164,7 @@ pub fn OutputPanel() -> impl IntoView {
                 {tab_button(Tab::Tests, "Tests")}
                 {tab_button(Tab::Explanation, "Explanation")}
                 <Show when=paired>{tab_button(Tab::Diff, "Flawed vs fixed")}</Show>
+                {tab_button(Tab::Row, "Training row")}
                 {tab_button(Tab::Json, "JSON row")}
             </div>
             <div class="tab-body" role="tabpanel" hidden=shown(Tab::Instruction) data-testid="out-instruction">
@@ -160,9 +176,23 @@ pub fn OutputPanel() -> impl IntoView {
                 <pre class="prose">{sample_text(|s| s.explanation.clone().unwrap_or_else(|| "(this pattern has no explanation)".into()))}</pre>
             </div>
             <div class="tab-body diff-host" role="tabpanel" hidden=shown(Tab::Diff) node_ref=diff_host data-testid="out-diff"></div>
+            <div class="tab-body" role="tabpanel" hidden=shown(Tab::Row) data-testid="out-training">
+                <p class="task">
+                    "Task: " <strong data-testid="out-task">{row_text(|r| r.task.as_str().to_owned())}</strong>
+                    {move || state.eval.with(|e| task_note(e.row.as_ref().map(|r| r.task)))}
+                </p>
+                <h3>"User"</h3>
+                <pre class="prose" data-testid="out-user">{row_text(|r| r.messages[0].content.clone())}</pre>
+                <h3>"Assistant (the training target)"</h3>
+                <pre class="prose" data-testid="out-assistant">{row_text(|r| r.messages[1].content.clone())}</pre>
+            </div>
             <div class="tab-body" role="tabpanel" hidden=shown(Tab::Json)>
-                <h3>"Row (" <code>"plse-batch render --row"</code> ")"</h3>
+                <h3>"Row (" <code>"plse-batch render --row"</code> "; a generated dataset adds its " <code>"verification"</code> ")"</h3>
                 <pre class="code" data-testid="out-row">{move || state.eval.with(|e| e.row_json.clone())}</pre>
+                <Show when=paired>
+                    <h3>"Preference pair (" <code>"plse-batch render --preference"</code> ")"</h3>
+                    <pre class="code" data-testid="out-preference">{move || state.eval.with(|e| e.preference_json.clone().unwrap_or_default())}</pre>
+                </Show>
                 <h3>"Record (" <code>"plse-batch render --json"</code> ")"</h3>
                 <pre class="code" data-testid="out-record">{move || state.eval.with(|e| e.record_json.clone())}</pre>
             </div>

@@ -24,3 +24,6 @@ pub fn slot_uid(slot: u32) -> u32 {
 
 /// The worker script, embedded so the binary is self-contained.
 pub const WORKER_PY: &str = include_str!("../../python/worker.py");
+
+/// The static security scan the worker runs on each sample's code (imported by the worker).
+pub const SECURITY_SCAN_PY: &str = include_str!("../../python/security_scan.py");

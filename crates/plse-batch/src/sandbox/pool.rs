@@ -40,19 +40,27 @@ impl Shared {
     }
 }
 
-/// Writes the embedded worker script next to the venv (world-readable, as the sandbox uid
-/// must read it), named by its content hash so concurrent runs never see a partial file.
+/// Writes the embedded worker script and the module it imports next to the venv
+/// (world-readable, as the sandbox uid must read them), in a directory named by their content
+/// hash so concurrent runs never see a partial file. Returns the worker script's path.
 fn install_worker_script(venv: &Path) -> Result<PathBuf> {
-    let dir = venv.join("plse");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(format!("worker-{}.py", plse_sampling::rng::hex_digest(super::WORKER_PY.as_bytes(), 12)));
-    if !path.exists() {
-        crate::atomic::write(&path, super::WORKER_PY.as_bytes())?;
-    }
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
-    Ok(path)
+    let files = [("worker.py", super::WORKER_PY), ("security_scan.py", super::SECURITY_SCAN_PY)];
+    let both: String = files.iter().map(|(_, text)| *text).collect();
+    let base = venv.join("plse");
+    let dir = base.join(plse_sampling::rng::hex_digest(both.as_bytes(), 12));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for d in [&base, &dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))?;
+    }
+    for (name, text) in files {
+        let path = dir.join(name);
+        if !path.exists() {
+            crate::atomic::write(&path, text.as_bytes())?;
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    Ok(dir.join("worker.py"))
 }
 
 /// The workers of one thread.

@@ -90,6 +90,24 @@ pub struct RunResult {
     pub stdout: String,
     /// Captured stderr (capped).
     pub stderr: String,
+    /// What the security scan found in the code (the `compile` run only).
+    #[serde(default)]
+    pub findings: Vec<ScanFinding>,
+}
+
+/// A finding of the worker's security scan (`python/security_scan.py`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct ScanFinding {
+    /// Rule code (`SEC020`).
+    pub code: String,
+    /// The capability the code needs (`environment`).
+    pub capability: String,
+    /// What the code does.
+    pub message: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
 }
 
 #[derive(Debug, Deserialize)]

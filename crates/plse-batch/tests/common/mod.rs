@@ -15,3 +15,30 @@ pub fn is_root() -> bool {
         .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
         .unwrap_or(false)
 }
+
+/// The interpreter of the Python test environment (Hugging Face `datasets`, pyarrow):
+/// `$PLSE_TEST_PYTHON`, which `cargo xtask ci` sets after installing it. Tests that need it are
+/// `#[ignore]`d in a plain `cargo test` (reported as ignored) and run by `cargo xtask ci`.
+pub fn test_python() -> PathBuf {
+    let python = std::env::var_os("PLSE_TEST_PYTHON").map(PathBuf::from);
+    match python {
+        Some(p) if p.exists() => p,
+        _ => {
+            panic!("PLSE_TEST_PYTHON is not set to an interpreter with `datasets`: run `cargo xtask ci` (it installs the test environment)")
+        }
+    }
+}
+
+/// Runs `script` with the test environment's Python; panics with its output on failure.
+pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let o = std::process::Command::new(test_python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("HF_DATASETS_OFFLINE", "1")
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("running the test Python");
+    assert!(o.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
