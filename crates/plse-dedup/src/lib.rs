@@ -4,6 +4,7 @@
 //!
 //! **Invariant:** no I/O and deterministic: signatures are identical across runs, processes
 //! and platforms (fixed permutation seed, `xxh3` shingle hashes).
+pub mod decontam;
 pub mod index;
 pub mod minhash;
 pub mod normalize;

@@ -71,6 +71,7 @@ pub fn run_all() -> Result<(), String> {
                 exec("node", &["web/e2e/run.mjs"])
             }),
         ),
+        ("release report in headless Chromium (file://, no request, figures = stats.json)", Box::new(report_e2e)),
     ];
     let mut timings = Vec::new();
     for (name, step) in &steps {
@@ -84,6 +85,15 @@ pub fn run_all() -> Result<(), String> {
         eprintln!("  {:>7.1}s  {name}", t.as_secs_f64());
     }
     Ok(())
+}
+
+/// A fresh run's `report.html`, opened from disk in headless Chromium (`web/e2e/report.mjs`).
+fn report_e2e() -> Result<(), String> {
+    let dir = root().join("target/report-e2e");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_string_lossy().into_owned();
+    exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "generate", "--count", "60", "--seed", "8", "--out", &out])?;
+    exec("node", &["web/e2e/report.mjs", &format!("{out}/release")])
 }
 
 /// rustfmt and clippy ship with the default rustup profile but not the minimal one.
