@@ -4,7 +4,7 @@
 //! the flawed code (which must fail: the defect is shown).
 
 use plse_render::Sample;
-use plse_render::imports::required_modules;
+use plse_render::imports::sample_modules;
 use plse_schema::ArtifactKind;
 use serde::{Deserialize, Serialize};
 
@@ -102,7 +102,7 @@ pub fn plan(sample: &Sample) -> Plan {
     let mut plan = Plan {
         lint: Vec::new(),
         runs: Vec::new(),
-        modules: required_modules(&sample.requires),
+        modules: sample_modules(sample),
         skipped: Vec::new(),
         not_python: (sample.artifact.kind != ArtifactKind::Python).then_some(sample.artifact.kind),
     };

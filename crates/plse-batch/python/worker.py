@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 
 # Python runs isolated (-I): the directory of this script, which holds the scan module, is
 # not on sys.path by itself.
@@ -22,6 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import security_scan  # noqa: E402
 
 SCRATCH = os.getcwd()
+# The sandbox mounts a private tmpfs there (POSIX semaphores and shared memory of
+# multiprocessing); outside the sandbox it is the host's and is left alone.
+SHM = "/dev/shm" if os.getpid() == 1 else None
 OUTPUT_CAP = 64 * 1024
 PROTOCOL_OUT = os.fdopen(os.dup(1), "w", buffering=1)
 
@@ -69,7 +73,16 @@ def read_capped(path):
 
 
 def clean_scratch():
-    for root, dirs, files in os.walk(SCRATCH, topdown=False):
+    for top in (SCRATCH, SHM):
+        clean_dir(top)
+
+
+def clean_dir(top):
+    """Empties `top` (scratch, or the sandbox's private /dev/shm), so nothing of one run is
+    left for the next."""
+    if not top or not os.path.isdir(top):
+        return
+    for root, dirs, files in os.walk(top, topdown=False):
         for name in files:
             try:
                 os.unlink(os.path.join(root, name))
@@ -150,10 +163,24 @@ def child(run, limits, verdict_w, nonce):
     verdict = os.fdopen(verdict_w, "w")
     filename = run.get("filename", "test_sample.py")
     source = run["source"]
-    namespace = {"__name__": "__main__", "__file__": os.path.join(SCRATCH, filename), "__builtins__": __builtins__}
-    tests_run = 1
+    # The script runs as a real `__main__` module written to a file: functions it defines can
+    # be pickled by reference (multiprocessing, concurrent.futures), and tracebacks, `inspect`
+    # and `linecache` see its source. (The child is a fork: the worker's own modules are untouched.)
+    path = os.path.join(SCRATCH, filename)
     try:
-        code = compile(source, filename, "exec")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
+    except OSError:
+        pass
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    namespace = module.__dict__
+    tests_run = 1
+    work_start = time.monotonic()
+    try:
+        code = compile(source, path, "exec")
         exec(code, namespace)  # noqa: S102 - this is the sandboxed execution
         tests_run = run_testcases(namespace)
     except SystemExit as e:
@@ -170,7 +197,10 @@ def child(run, limits, verdict_w, nonce):
         os._exit(4)
     sys.stdout.flush()
     sys.stderr.flush()
-    verdict.write(f"{nonce} PASS {tests_run}\n")
+    # The time the script itself took (compile, run, test cases): what the sample costs,
+    # as opposed to the fork, confinement and reporting around it.
+    work_ms = (time.monotonic() - work_start) * 1000
+    verdict.write(f"{nonce} PASS {tests_run} {work_ms:.3f}\n")
     verdict.flush()
     os._exit(0)
 
@@ -303,16 +333,21 @@ def execute(run, limits):
     if run["kind"] == "shell":
         ok = exit_code == 0 and not timed_out
         tests_run = 1 if ok else 0
+        work_ms = 0.0
     else:
         parts = verdict.split()
-        ok = not timed_out and exit_code == 0 and len(parts) == 3 and parts[0] == nonce and parts[1] == "PASS"
-        tests_run = int(parts[2]) if ok else 0
+        ok = not timed_out and exit_code == 0 and len(parts) == 4 and parts[0] == nonce and parts[1] == "PASS"
+        try:
+            tests_run, work_ms = (int(parts[2]), float(parts[3])) if ok else (0, 0.0)
+        except ValueError:  # a forged verdict: the child wrote it, so it proves nothing
+            ok, tests_run, work_ms = False, 0, 0.0
     return {
         "name": run.get("name", ""),
         "ok": ok,
         "exit_code": exit_code,
         "timed_out": timed_out,
         "duration_ms": round(duration * 1000, 3),
+        "work_ms": work_ms,
         "tests_run": tests_run,
         "stdout": read_capped("stdout.txt"),
         "stderr": read_capped("stderr.txt"),
@@ -337,13 +372,18 @@ def handle(request):
 
 def main():
     preload = [m for m in sys.argv[1:] if m]
-    loaded, failed = [], {}
-    for module in preload:
+    loaded, failed, skipped = [], {}, []
+    for spec in preload:
+        # `name?`: the family's heavy modules, imported when installed; `name`: required.
+        module, optional = spec.rstrip("?"), spec.endswith("?")
         try:
             __import__(module)
             loaded.append(module)
-        except Exception as e:  # reported to the host, which fails the pattern clearly
-            failed[module] = f"{type(e).__name__}: {e}"
+        except Exception as e:  # a required one is reported to the host, which fails the pattern clearly
+            if optional:
+                skipped.append(module)
+            else:
+                failed[module] = f"{type(e).__name__}: {e}"
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # Everything loaded so far (the harness, preloaded modules) moves to the permanent GC
     # generation: a child's collections then never touch, and so never copy-on-write, the
@@ -352,7 +392,7 @@ def main():
 
     gc.collect()
     gc.freeze()
-    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "landlock_abi": LANDLOCK_ABI, "preloaded": loaded, "preload_errors": failed}
+    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "landlock_abi": LANDLOCK_ABI, "preloaded": loaded, "preload_errors": failed, "preload_skipped": skipped}
     PROTOCOL_OUT.write(json.dumps(hello) + "\n")
     for line in sys.stdin:
         try:

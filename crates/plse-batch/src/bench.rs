@@ -25,12 +25,22 @@ pub struct BenchArgs {
     /// `memory`: keep the run's store in DIR (for `export`); `export`: the run to release.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<std::path::PathBuf>,
+    /// `fork`: the modules whose worker family is measured (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "torch")]
+    pub requires: Vec<String>,
+    /// `fork`: measure the unconfined worker instead of the sandboxed one.
+    #[arg(long)]
+    pub unsafe_no_sandbox: bool,
     #[command(flatten)]
     pub library: crate::cli::LibraryArgs,
 }
 
 /// Prints one JSON line of results.
 pub fn run(args: &BenchArgs) -> Result<i32> {
+    if args.what == "fork" {
+        println!("{}", fork(args)?);
+        return Ok(0);
+    }
     let root = &args.library.patterns;
     let lib = load_library(root, &pattern_files(root)?)?;
     let prepared: Vec<(&plse_schema::Entry, Prepared<'_>)> =
@@ -118,7 +128,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?.max_rss();
             println!("{}", json!({ "rows": rows, "seconds": secs, "rows_per_second": rows as f64 / secs, "peak_rss_kib": rss }));
         }
-        other => anyhow::bail!("unknown benchmark `{other}` (render | memory | export)"),
+        other => anyhow::bail!("unknown benchmark `{other}` (render | memory | export | fork)"),
     }
     Ok(0)
 }
@@ -155,4 +165,50 @@ fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
     store.commit(&acc, &[], &[], &[])?;
     pending.clear();
     Ok(())
+}
+
+/// Fork-to-verdict overhead of one worker family: a script that does next to nothing (it uses
+/// a module the family preloads) run `--samples` times in a warm worker. Whatever a run costs
+/// beyond the script's own time (`work_ms`, measured inside the child) is the per-sample price
+/// of forking, confining, limiting and reporting. Medians, in milliseconds.
+fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
+    use crate::sandbox::pool::Shared;
+    use crate::sandbox::worker::{Limits, Mode, Run};
+    let mode = if args.unsafe_no_sandbox { Mode::Unconfined } else { Mode::Sandboxed };
+    let env = crate::pyenv::PyEnv { dir: crate::pyenv::default_dir() };
+    // Memory 0: the family's own default, as in a real run.
+    let shared = Shared::new(env, mode, Limits { memory_bytes: 0, ..Limits::default() })?;
+    let mut exec = shared.executor();
+    let source: String = args.requires.iter().map(|m| format!("import {m}\nassert {m}.__name__ == {m:?}\n")).collect();
+    let run = Run { name: "noop".into(), kind: "python", source: Some(source), filename: Some("test_sample.py".into()), command: None };
+    let once = |exec: &mut crate::sandbox::pool::Executor| -> Result<(f64, crate::sandbox::worker::RunResult)> {
+        let t = Instant::now();
+        let r = exec.run(&args.requires, &[], std::slice::from_ref(&run))?.pop().ok_or_else(|| anyhow::anyhow!("no result"))?;
+        anyhow::ensure!(r.ok, "the no-op sample failed: {}", r.stderr);
+        Ok((t.elapsed().as_secs_f64() * 1e3, r))
+    };
+    let t = Instant::now();
+    once(&mut exec)?; // spawns the worker and imports the family's modules
+    let warm_up_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (mut host, mut worker, mut work) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.samples {
+        let (host_ms, r) = once(&mut exec)?;
+        host.push(host_ms - r.work_ms);
+        worker.push(r.duration_ms - r.work_ms);
+        work.push(r.work_ms);
+    }
+    Ok(json!({
+        "family": crate::sandbox::pool::family(&args.requires).0,
+        "sandboxed": mode == Mode::Sandboxed,
+        "runs": args.samples,
+        "worker_start_ms": warm_up_ms,
+        "script_ms": median(&mut work),
+        "fork_to_verdict_ms": median(&mut worker),
+        "host_round_trip_overhead_ms": median(&mut host),
+    }))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }

@@ -68,6 +68,10 @@ pub struct GenerateArgs {
     /// the tasks it supports in these proportions; unnamed tasks weigh 0 (`fix=1`: fix rows only).
     #[arg(long, value_name = "TASK=W,...", value_parser = parse_mix, default_value = "write=1,fix=1,compare=1")]
     pub tasks: plse_dataset::TaskMix,
+    /// The Python tiers the run may use: patterns that need another one are left out
+    /// (core is always included; `all` takes every pattern, setting up science and ml).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "core,web")]
+    pub tiers: Vec<crate::pyenv::Tier>,
     /// Do not build the release in OUT/release at the end (the JSONL files are still written).
     #[arg(long)]
     pub no_release: bool,
@@ -169,9 +173,10 @@ pub struct ExecArgs {
     /// Wall-clock limit per test run, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
-    /// Address-space limit per test run, in MiB.
-    #[arg(long, default_value_t = 2048)]
-    pub memory_mb: u64,
+    /// Address-space limit per test run, in MiB (default by tier: 2048; science 3072; ml 6144,
+    /// as torch maps about 3.5 GiB on import).
+    #[arg(long)]
+    pub memory_mb: Option<u64>,
     /// Lint rule prefixes that reject a sample (comma-separated); other findings are recorded.
     #[arg(long, value_delimiter = ',', default_value = plse_render::lint::REJECT_RULES)]
     pub reject_rules: Vec<String>,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rayon::prelude::*;
 
-use plse_render::imports::required_modules;
+use plse_render::imports::pattern_modules;
 use plse_render::{Sample, Side};
 use plse_schema::{ArtifactKind, Pattern};
 
@@ -27,6 +27,8 @@ pub struct Context {
     pub reject_rules: Vec<String>,
     /// Parallel workers.
     pub jobs: usize,
+    /// Executors between batches: their warm workers serve the whole run.
+    idle: std::sync::Mutex<Vec<crate::sandbox::pool::Executor>>,
 }
 
 impl Context {
@@ -35,7 +37,7 @@ impl Context {
         let dir = args.venv.clone().unwrap_or_else(default_dir);
         let mut tiers = vec![Tier::Core];
         for p in patterns {
-            for m in required_modules(&p.requires) {
+            for m in pattern_modules(p) {
                 if let Some(t) = Tier::for_module(&m)
                     && !tiers.contains(&t)
                 {
@@ -59,12 +61,13 @@ impl Context {
         let limits = Limits {
             timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
             cpu_seconds: args.timeout.ceil().max(1.0) as u64 + 1,
-            memory_bytes: args.memory_mb << 20,
+            // 0: the default of each worker family's tier (`pool::default_memory_bytes`).
+            memory_bytes: args.memory_mb.map_or(0, |m| m << 20),
             ..Limits::default()
         };
         let shared = Shared::new(env.clone(), mode, limits)?;
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
-        Ok(Self { env, shared, reject_rules: args.reject_rules.clone(), jobs })
+        Ok(Self { env, shared, reject_rules: args.reject_rules.clone(), jobs, idle: std::sync::Mutex::new(Vec::new()) })
     }
 
     /// Validates `samples` (each with its pattern) on `jobs` threads; results in order.
@@ -96,20 +99,23 @@ impl Context {
             work.into_par_iter()
                 .chunks(chunk)
                 .flat_map_iter(|items| {
-                    let mut exec = self.shared.executor();
-                    items
+                    let mut exec =
+                        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_else(|| self.shared.executor());
+                    let verdicts = items
                         .into_iter()
                         .map(|(i, (p, s), sd, l)| {
                             let settings = Settings {
                                 reject_rules: &self.reject_rules,
-                                modules: required_modules(&p.requires),
+                                modules: pattern_modules(p),
                                 linter_checks: p.validation.linter_checks,
                                 expected: &p.validation.expected_output,
                                 capabilities: &p.capabilities,
                             };
                             (i, validate(s, sd, l, lint_ms, &mut exec, &settings))
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(exec);
+                    verdicts
                 })
                 .collect()
         });

@@ -63,6 +63,9 @@ pub fn reproduce_command(config: &serde_json::Value, patterns: &str) -> String {
             cmd.push_str(&format!(" --category-target {k}={v}"));
         }
     }
+    if let Some(tiers) = config["tiers"].as_array().filter(|t| !t.is_empty()) {
+        cmd.push_str(&format!(" --tiers {}", tiers.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(",")));
+    }
     for b in config["decontaminate"].as_array().into_iter().flatten() {
         cmd.push_str(&format!(" --decontaminate {}", b.as_str().unwrap_or("")));
     }

@@ -27,9 +27,11 @@ use plse_schema::Pattern;
 
 use crate::cli::GenerateArgs;
 use crate::discover::{load_library, pattern_files};
+use crate::pyenv::Tier;
 use crate::report::table;
 use crate::store::{Accepted, Cursor, Export, Rejected, Store};
 use crate::validate::Verdict;
+use plse_render::imports::pattern_modules;
 
 /// Files written to the output directory.
 pub const DATASET: &str = "training_dataset.jsonl";
@@ -93,9 +95,16 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let targets = parse_targets(&args.category_target)?;
     let mut sources = Vec::new();
     let mut left_out = Vec::new();
+    let allowed: Vec<Tier> = args.tiers.iter().flat_map(|t| t.expand()).collect();
+    let mut needs_tier: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for (e, p) in lib.patterns() {
         if Task::supported(p, &e.category).iter().all(|t| args.tasks.weight(*t) == 0.0) {
             left_out.push(p.pattern_id.clone());
+            continue;
+        }
+        let missing: Vec<Tier> = pattern_modules(p).iter().filter_map(|m| Tier::for_module(m)).filter(|t| !allowed.contains(t)).collect();
+        if let Some(t) = missing.first() {
+            needs_tier.entry(t.name()).or_default().push(p.pattern_id.clone());
             continue;
         }
         let bucket = if targets.contains_key(&e.category) { e.category.clone() } else { REST.to_owned() };
@@ -104,6 +113,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
     if !left_out.is_empty() {
         eprintln!("note: --tasks {} gives {} pattern(s) no task; left out: {}", args.tasks.spec(), left_out.len(), left_out.join(", "));
+    }
+    for (tier, ids) in &needs_tier {
+        eprintln!("note: {} pattern(s) need the `{tier}` tier, which --tiers leaves out (add `--tiers all` to include them)", ids.len());
     }
     if sources.is_empty() {
         bail!("no usable patterns in {} for --tasks {}", root.display(), args.tasks.spec());
@@ -131,7 +143,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let ids: Vec<String> = sources.iter().map(|s| format!("{}@{}", s.pattern.pattern_id, s.pattern.version)).collect();
     let config = json!({ "seed": args.seed, "count": args.count, "targets": targets, "patterns": ids,
         "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT,
-        "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": root.display().to_string() })
+        "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": root.display().to_string(),
+        "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>() })
     .to_string();
     match store.config()? {
         // The same run, already complete: nothing to add; export and summarise again.
@@ -166,6 +179,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         eprintln!("resuming: {resumed} samples already accepted");
     }
 
+    let ranks: Vec<String> =
+        sources.iter().map(|s| plse_sampling::rng::hex_digest(format!("{}\0{}", args.seed, s.pattern.pattern_id).as_bytes(), 16)).collect();
     let progress = Progress::new(args.count, resumed);
     // Fixed, not derived from --jobs: the schedule (and so the dataset) must not depend on it.
     let batch_size = 64;
@@ -195,7 +210,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 );
                 return finish(&store, out, args, &sources, &cursors, &dedup, started, false);
             }
-            active.sort_by_key(|&i| (cursors[&sources[i].pattern.pattern_id].accepted, i));
+            // Fewest accepted first; ties in an order drawn from the seed, so a run shorter than
+            // the library samples patterns from every category, not the first ones by path.
+            active.sort_by_key(|&i| (cursors[&sources[i].pattern.pattern_id].accepted, &ranks[i]));
             let draw = (remaining as usize + remaining as usize / 2 + 1).min(batch_size);
             for k in 0..draw {
                 let i = active[k % active.len()];

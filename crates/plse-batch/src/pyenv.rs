@@ -30,7 +30,8 @@ pub enum Tier {
 }
 
 impl Tier {
-    fn name(self) -> &'static str {
+    /// The spelling on the command line.
+    pub fn name(self) -> &'static str {
         match self {
             Tier::Core => "core",
             Tier::Science => "science",

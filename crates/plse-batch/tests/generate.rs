@@ -49,16 +49,17 @@ fn kill_when(child: &mut Child, db: &Path, at_least: u64) {
 
 #[test]
 fn kill_9_then_resume_gives_exactly_the_uninterrupted_dataset() {
-    let n = "60";
+    // More than two batches of 64, so the kills land between commits.
+    let n = "150";
     let reference = tempfile::tempdir().unwrap();
     let o = run(reference.path(), &["--count", n, "--seed", "11"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let want = rows(reference.path());
-    assert_eq!(want.len(), 60);
+    assert_eq!(want.len(), 150);
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("plse-run.sqlite");
-    for at in [8, 30] {
+    for at in [8, 90] {
         let args: Vec<&str> = if at == 8 { vec!["--count", n, "--seed", "11"] } else { vec!["--count", n, "--seed", "11", "--resume"] };
         let mut child = command(dir.path(), &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         kill_when(&mut child, &db, at);
@@ -71,14 +72,14 @@ fn kill_9_then_resume_gives_exactly_the_uninterrupted_dataset() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("pass --resume"), "{}", String::from_utf8_lossy(&o.stderr));
     // A different configuration cannot be resumed into this store.
-    let o = run(dir.path(), &["--count", "61", "--seed", "11", "--resume"]);
+    let o = run(dir.path(), &["--count", "151", "--seed", "11", "--resume"]);
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 
     let o = run(dir.path(), &["--count", n, "--seed", "11", "--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let got = rows(dir.path());
     let ids: std::collections::HashSet<&str> = got.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 60, "duplicates after resume");
+    assert_eq!(ids.len(), 150, "duplicates after resume");
     assert_eq!(got, want, "the resumed run differs from the uninterrupted one");
     // Running the finished run again (README's command twice) just exports it again.
     let o = run(dir.path(), &["--count", n, "--seed", "11"]);

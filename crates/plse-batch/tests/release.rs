@@ -297,8 +297,9 @@ fn diff_reports_rows_counts_and_library_changes() {
         .unwrap()
         .replace("python.core.enumerate", "python.core.enumerate_copy");
     std::fs::write(bigger.path().join("enumerate_copy.yaml"), extra).unwrap();
+    // More rows than core patterns: each gets one before any gets two, the new one included.
     let c = tempfile::tempdir().unwrap();
-    generate(c.path(), bigger.path(), &["--count", "40", "--seed", "1"]);
+    generate(c.path(), bigger.path(), &["--count", "130", "--seed", "1"]);
     let d = diff(a.path(), c.path());
     assert_eq!(d["same_library"], false);
     assert_eq!(d["patterns_added"], serde_json::json!(["python.core.enumerate_copy"]));

@@ -37,13 +37,13 @@ const ATTACKS: &[Attack] = &[
     Attack {
         name: "write_outside",
         code: "MARK = '{{ marker }}'",
-        test: "for p in [MARK, '/tmp/' + MARK.rsplit('/', 1)[-1] + '-2', '/dev/shm/x']:\n    try:\n        open(p, 'w').write('pwned')\n        raise SystemError('wrote ' + p)\n    except PermissionError:\n        pass\n    except FileNotFoundError:\n        pass\n",
+        test: "for p in [MARK, '/tmp/' + MARK.rsplit('/', 1)[-1] + '-2']:\n    try:\n        open(p, 'w').write('pwned')\n        raise SystemError('wrote ' + p)\n    except PermissionError:\n        pass\n    except FileNotFoundError:\n        pass\n# /dev/shm is the sandbox's own tmpfs (semaphores for multiprocessing): writable, private.\nopen('/dev/shm/' + MARK.rsplit('/', 1)[-1] + '-shm', 'w').write('private')\n",
         validates: true,
     },
     Attack {
         name: "read_secrets",
         code: "SECRET_FILE = '{{ secret }}'",
-        test: "import os\nfor p in [SECRET_FILE, '/root/.bashrc', '/etc/shadow', '/proc/1/environ', '/proc/self/environ']:\n    try:\n        data = open(p).read()\n        raise SystemError('read ' + p)\n    except (PermissionError, FileNotFoundError):\n        pass\nassert 'PLSE_TEST_SECRET' not in os.environ, os.environ\nassert set(os.environ) <= {'PATH', 'HOME', 'TMPDIR', 'LANG', 'PYTHONDONTWRITEBYTECODE', 'MPLBACKEND', 'OMP_NUM_THREADS', 'LC_CTYPE'}, sorted(os.environ)\n",
+        test: "import os\nfor p in [SECRET_FILE, '/root/.bashrc', '/etc/shadow', '/proc/1/environ', '/proc/self/environ', '/proc/mounts', '/sys/class/dmi/id/product_uuid']:\n    try:\n        data = open(p).read()\n        raise SystemError('read ' + p)\n    except (PermissionError, FileNotFoundError):\n        pass\nassert 'PLSE_TEST_SECRET' not in os.environ, os.environ\n# The CPU description stays readable (torch's cpuinfo and OpenBLAS need it).\nassert 'processor' in open('/proc/cpuinfo').read()\nassert open('/sys/devices/system/cpu/possible').read().strip()\nassert set(os.environ) <= {'PATH', 'HOME', 'TMPDIR', 'LANG', 'PYTHONDONTWRITEBYTECODE', 'MPLBACKEND', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'LC_CTYPE'}, sorted(os.environ)\n",
         validates: true,
     },
     Attack {
@@ -229,6 +229,8 @@ fn attacks_are_contained() {
     for suffix in ["", "-2", "-daemon"] {
         assert!(!Path::new(&format!("{marker}{suffix}")).exists(), "file {marker}{suffix} written outside the sandbox");
     }
+    let shm = format!("/dev/shm/plse-attack-{}-shm", std::process::id());
+    assert!(!Path::new(&shm).exists(), "the sandbox's /dev/shm is the host's: {shm} appeared");
     let mut buf = [0u8; 1];
     assert!(listener.accept().map(|(mut s, _)| s.read(&mut buf)).is_err(), "a sample connected to the host");
     assert!(sandbox_uids_alive(pid).is_empty(), "processes survived: {:?}", sandbox_uids_alive(pid));

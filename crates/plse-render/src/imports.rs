@@ -63,6 +63,63 @@ fn header_end(code: &str) -> usize {
     if open_quote.is_some() { 0 } else { end }
 }
 
+/// Top-level names of the modules `import` and `from ... import` statements in `text` bring in
+/// (relative imports aside). Works on rendered code and on a template's source alike, where it
+/// sees the imports of every branch.
+pub fn imported_modules(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        let names: Vec<&str> = if let Some(rest) = t.strip_prefix("import ") {
+            rest.split(',').filter_map(|part| part.split_whitespace().next()).collect()
+        } else if let Some(rest) = t.strip_prefix("from ") {
+            rest.split_whitespace().next().filter(|m| !m.starts_with('.')).into_iter().collect()
+        } else {
+            continue;
+        };
+        for n in names {
+            let top = n.split('.').next().unwrap_or("");
+            if !top.is_empty() && top.chars().all(|c| c.is_alphanumeric() || c == '_') && !out.iter().any(|x| x == top) {
+                out.push(top.to_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every module a pattern's code may import: its `requires` and the imports written in its code
+/// template (all branches). Picks the worker family a sample runs in and the tier a pattern needs.
+pub fn pattern_modules(pattern: &plse_schema::Pattern) -> Vec<String> {
+    let mut out = required_modules(&pattern.requires);
+    let code: Vec<&str> = match &pattern.code {
+        plse_schema::CodeSource::Template(t) => vec![t.text.as_str()],
+        plse_schema::CodeSource::Components(c) => c.parts.iter().map(|t| t.text.as_str()).collect(),
+    };
+    if pattern.artifact.kind == plse_schema::ArtifactKind::Python {
+        for text in code {
+            out.extend(imported_modules(text));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every module a rendered sample imports: its `requires` and the imports of its code (both
+/// sides of a paired sample). What the browser asks Pyodide for.
+pub fn sample_modules(sample: &crate::Sample) -> Vec<String> {
+    let mut out = required_modules(&sample.requires);
+    if sample.artifact.kind == plse_schema::ArtifactKind::Python {
+        for (_, side) in sample.sides() {
+            out.extend(imported_modules(&side.code));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Top-level module names a pattern needs (`numpy as np` → `numpy`,
 /// `from collections import Counter` → `collections`); keys the worker pools.
 pub fn required_modules(requires: &[String]) -> Vec<String> {
@@ -94,6 +151,12 @@ mod tests {
         let out = prepend_requires(code, &req);
         assert_eq!(out, "import numpy as np\nfrom collections import Counter\n\nimport json\n\nprint(json.dumps(1))");
         assert_eq!(required_modules(&req), ["collections", "json", "numpy"]);
+    }
+
+    #[test]
+    fn finds_imported_modules_in_every_branch() {
+        let code = "import os, json as j\nfrom collections.abc import Iterable\n{% if x %}\n    import matplotlib.pyplot as plt\n{% else %}\nfrom . import local\nfrom numpy import array\n{% endif %}\nimportant = 1\n";
+        assert_eq!(imported_modules(code), ["collections", "json", "matplotlib", "numpy", "os"]);
     }
 
     #[test]

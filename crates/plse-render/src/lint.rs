@@ -46,12 +46,13 @@ fn prose_templates(pattern: &Pattern) -> impl Iterator<Item = &TemplateText> {
 }
 
 fn article_warning(source: &SourceFile, t: &TemplateText, range: &Range<usize>, have: Article, want: Article, word: &str) -> Diagnostic {
+    // The message names no value, so one site is one warning whatever values hit it.
     Diagnostic::warning(
         Code::Article,
         templates::locate(source, t, range.clone()),
-        format!("`{}` in `{}` renders as `{} {word}`", &t.text[range.clone()], t.name, have.as_str()),
+        format!("`{}` in `{}` needs `{}` for some values", &t.text[range.clone()], t.name, want.as_str()),
     )
-    .with_label(format!("needs `{}` here", want.as_str()))
+    .with_label(format!("renders as `{} {word}`", have.as_str()))
     .with_help(
         "rephrase so no article depends on the value, or derive the article with the value (`{{ 'an' if x[0] in 'aeio' else 'a' }}`)",
     )

@@ -77,8 +77,24 @@ pub fn run() -> Result<(), String> {
     let small_sb = pipeline(&small, "600", false, None)?;
     let small_un = pipeline(&small, "600", true, None)?;
     let small_one = pipeline(&small, "600", false, Some("1"))?;
-    let lib_sb = pipeline(&[], "32", false, None)?;
-    let lib_un = pipeline(&[], "32", true, None)?;
+    // The library by tier: every pattern of the tier, a few seeds each, both ways.
+    let tiers = tier_files()?;
+    let mut mixes = Vec::new();
+    for (tier, seeds, label) in [("core", "2", "core mix"), ("science", "2", "science mix"), ("ml", "4", "torch mix")] {
+        let files: Vec<&str> = tiers.get(tier).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+        if files.is_empty() {
+            continue;
+        }
+        let label = format!("{label} ({} patterns x {seeds} seeds)", files.len());
+        mixes.push((label, pipeline(&files, seeds, false, None)?, pipeline(&files, seeds, true, None)?));
+    }
+    // Fork-to-verdict overhead per worker family, a no-op script in a warm worker.
+    let mut forks = Vec::new();
+    for (family, requires) in [("core", "json"), ("science", "numpy"), ("ml (torch)", "torch")] {
+        let (_, _, _, sb) = timed(&["__bench", "fork", "--samples", "200", "--requires", requires])?;
+        let (_, _, _, un) = timed(&["__bench", "fork", "--samples", "200", "--requires", requires, "--unsafe-no-sandbox"])?;
+        forks.push((family, sb, un));
+    }
 
     let rate = |p: &Pipeline| p.samples as f64 / p.wall;
     let ms = |p: &Pipeline| 1e3 * p.cpu / p.samples as f64;
@@ -99,13 +115,24 @@ pub fn run() -> Result<(), String> {
         json_field(&export, "seconds"),
         json_field(&export, "peak_rss_kib") / 1024.0
     );
-    for (name, sb, un) in [
-        ("small stdlib sample (python.core.enumerate, 2 tests)", &small_sb, &small_un),
-        ("whole library (18 patterns x 32 seeds)", &lib_sb, &lib_un),
-    ] {
-        println!("| {name}: validated, sandboxed | {:.0} samples/s, {:.2} ms CPU/sample ({} samples) |", rate(sb), ms(sb), sb.samples);
-        println!("| {name}: validated, --unsafe-no-sandbox | {:.0} samples/s, {:.2} ms CPU/sample |", rate(un), ms(un));
-        println!("| {name}: sandbox CPU overhead | {:+.2} ms/sample ({:.2}x) |", ms(sb) - ms(un), ms(sb) / ms(un));
+    let small_row = ("small stdlib sample (python.core.enumerate, 2 tests)".to_owned(), small_sb, small_un);
+    for (name, sb, un) in std::iter::once(&small_row).chain(&mixes) {
+        println!("| {name}: validated, sandboxed | {:.1} samples/s, {:.2} ms CPU/sample ({} samples) |", rate(sb), ms(sb), sb.samples);
+        println!("| {name}: validated, --unsafe-no-sandbox | {:.1} samples/s, {:.2} ms CPU/sample |", rate(un), ms(un));
+        println!(
+            "| {name}: sandbox overhead | {:+.2} ms CPU/sample ({:+.1}%), {:+.1}% wall/sample |",
+            ms(sb) - ms(un),
+            100.0 * (ms(sb) / ms(un) - 1.0),
+            100.0 * (rate(un) / rate(sb) - 1.0)
+        );
+    }
+    for (family, sb, un) in &forks {
+        println!(
+            "| {family} worker: fork-to-verdict overhead of one sample beyond its own script (median of 200, warm worker), sandboxed / unconfined | {:.1} ms / {:.1} ms (worker start with preload {:.0} ms) |",
+            json_field(sb, "fork_to_verdict_ms"),
+            json_field(un, "fork_to_verdict_ms"),
+            json_field(sb, "worker_start_ms")
+        );
     }
     println!(
         "| small stdlib sample, sandboxed, ONE worker (no second worker competing for the core pair) | {:.0} samples/s, {:.2} ms CPU/sample |",
@@ -113,8 +140,21 @@ pub fn run() -> Result<(), String> {
         ms(&small_one)
     );
     println!(
-        "| peak RSS of one process in the sandboxed library run (largest of plse-batch and its workers) | {:.0} MB |",
-        lib_sb.peak_rss_kib as f64 / 1024.0
+        "| peak RSS of one process in the sandboxed tier mixes (largest of plse-batch and its workers) | {:.0} MB |",
+        mixes.iter().map(|(_, sb, _)| sb.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0
     );
     Ok(())
+}
+
+/// The library's pattern files by tier, from `plse-batch list --json`.
+fn tier_files() -> Result<std::collections::BTreeMap<String, Vec<String>>, String> {
+    let (_, _, _, text) = timed(&["list", "--json"])?;
+    let start = text.find('[').ok_or("`list --json` printed no array")?;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&text[start..]).map_err(|e| format!("`list --json`: {e}"))?;
+    let mut by_tier = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for p in &list {
+        let (Some(tier), Some(path)) = (p["tier"].as_str(), p["path"].as_str()) else { continue };
+        by_tier.entry(tier.to_owned()).or_default().push(format!("patterns/{path}"));
+    }
+    Ok(by_tier)
 }

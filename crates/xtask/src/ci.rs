@@ -54,8 +54,8 @@ pub fn run_all() -> Result<(), String> {
         ),
         ("library lint", Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint"]))),
         (
-            "library lint --exec (sandboxed)",
-            Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint", "--exec"])),
+            "library lint --exec --capacity (16 seeds validated in the sandbox; capacity floor 20)",
+            Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint", "--exec", "--capacity"])),
         ),
         ("catalogue up to date", Box::new(|| catalog(true))),
         ("native/wasm byte-identity", Box::new(crate::wasm_check::check)),

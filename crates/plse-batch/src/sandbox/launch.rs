@@ -49,6 +49,9 @@ pub struct LaunchArgs {
     pub preload: String,
 }
 
+/// Where POSIX shared memory lives.
+const SHM: &str = "/dev/shm";
+
 /// Builds the sandbox and execs the worker; returns only on failure.
 pub fn run(args: &LaunchArgs) -> Result<i32> {
     if args.uid == 0 {
@@ -62,6 +65,13 @@ pub fn run(args: &LaunchArgs) -> Result<i32> {
     let opts = format!("size={},mode=0700,uid={},gid={}", args.scratch_bytes, args.uid, args.uid);
     mount(Some("tmpfs"), &args.scratch, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(opts.as_str()))
         .with_context(|| format!("mounting the scratch tmpfs on {}", args.scratch.display()))?;
+    // A private, size-capped /dev/shm: multiprocessing pools and joblib need POSIX semaphores
+    // and shared memory there. It lives in this mount namespace only (the host's is hidden) and
+    // the worker empties it after every run.
+    if Path::new(SHM).is_dir() {
+        mount(Some("tmpfs"), SHM, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("size=64m,mode=1777"))
+            .context("mounting a private tmpfs on /dev/shm")?;
+    }
     // SAFETY: this process is single-threaded (the launcher starts no threads), so fork is sound.
     #[allow(unsafe_code)]
     match unsafe { fork() }.context("fork")? {
@@ -109,22 +119,25 @@ fn become_worker(args: &LaunchArgs) -> Result<std::convert::Infallible> {
     let path = format!("PATH={}:/usr/local/bin:/usr/bin:/bin", args.venv.join("bin").display());
     let home = format!("HOME={}", args.scratch.display());
     let tmp = format!("TMPDIR={}", args.scratch.display());
-    let env: Vec<CString> =
-        [path.as_str(), home.as_str(), tmp.as_str(), "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1", "MPLBACKEND=Agg", "OMP_NUM_THREADS=1"]
-            .iter()
-            .map(|s| CString::new(*s))
-            .collect::<Result<_, _>>()?;
+    let env: Vec<CString> = [path, home, tmp]
+        .into_iter()
+        .chain(super::RUN_ENV.iter().map(|(k, v)| format!("{k}={v}")))
+        .map(CString::new)
+        .collect::<Result<_, _>>()?;
     nix::unistd::execve(&python, &argv, &env).context("exec python")
 }
 
-/// Read-only: system directories, the venv and the worker script. Read-write: the scratch
-/// tmpfs and /dev/null. No TCP bind/connect (ABI 4+), no signals or abstract sockets to
+/// Read-only: system directories, the venv, the worker script and the CPU description
+/// (`/proc/cpuinfo`, `/sys/devices/system/cpu`: PyTorch's cpuinfo and OpenBLAS read them to
+/// pick kernels; without them `nn.EmbeddingBag` and friends fail with "Failed to initialize
+/// cpuinfo!"; nothing else of /proc or /sys is readable). Read-write: the scratch
+/// tmpfs, the private /dev/shm and /dev/null. No TCP bind/connect (ABI 4+), no signals or abstract sockets to
 /// processes outside the sandbox (ABI 6+). Best effort on older kernels, where namespaces, the
 /// uid and seccomp still hold.
 fn landlock(args: &LaunchArgs) -> Result<()> {
     let abi = ABI::V6;
     let worker_dir = args.worker.parent().unwrap_or(Path::new("/"));
-    let read: Vec<PathBuf> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"]
+    let read: Vec<PathBuf> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc/cpuinfo", "/sys/devices/system/cpu"]
         .iter()
         .map(PathBuf::from)
         .chain([args.venv.clone(), worker_dir.to_path_buf()])
@@ -141,6 +154,7 @@ fn landlock(args: &LaunchArgs) -> Result<()> {
         .add_rules(path_beneath_rules(&read, AccessFs::from_read(abi)))?
         .add_rules(path_beneath_rules(devices, AccessFs::ReadFile | AccessFs::WriteFile))?
         .add_rules(path_beneath_rules([&args.scratch], AccessFs::from_all(abi)))?
+        .add_rules(path_beneath_rules([SHM].into_iter().filter(|p| Path::new(p).is_dir()), AccessFs::from_all(abi)))?
         .restrict_self()
         .context("landlock")?;
     let _ = status; // Best effort: not enforced on kernels without Landlock (see the doc above).

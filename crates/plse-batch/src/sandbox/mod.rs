@@ -22,6 +22,18 @@ pub fn slot_uid(slot: u32) -> u32 {
     BASE_UID + (block + slot % 64)
 }
 
+/// Settings every worker runs with, sandboxed or not (besides `PATH`, `HOME`, `TMPDIR`):
+/// headless plots, and one thread per BLAS/OpenMP pool (numpy, scipy, scikit-learn, torch) —
+/// runs are already parallel across workers, and thread pools would hit `RLIMIT_NPROC`.
+pub const RUN_ENV: &[(&str, &str)] = &[
+    ("LANG", "C.UTF-8"),
+    ("PYTHONDONTWRITEBYTECODE", "1"),
+    ("MPLBACKEND", "Agg"),
+    ("OMP_NUM_THREADS", "1"),
+    ("OPENBLAS_NUM_THREADS", "1"),
+    ("MKL_NUM_THREADS", "1"),
+];
+
 /// The worker script, embedded so the binary is self-contained.
 pub const WORKER_PY: &str = include_str!("../../python/worker.py");
 

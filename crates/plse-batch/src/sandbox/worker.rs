@@ -44,6 +44,9 @@ impl Default for Limits {
     }
 }
 
+/// The running binary (the launcher is `plse-batch __sandbox-worker`).
+const SELF_EXE: &str = "/proc/self/exe";
+
 /// Whether code runs in the sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -82,8 +85,11 @@ pub struct RunResult {
     pub exit_code: Option<i32>,
     /// Killed at the wall-clock limit.
     pub timed_out: bool,
-    /// Wall time.
+    /// Wall time, from the fork to the verdict.
     pub duration_ms: f64,
+    /// Of that, the time the script itself took (compile, run, test cases); 0 when it failed.
+    #[serde(default)]
+    pub work_ms: f64,
     /// Tests the harness saw pass.
     pub tests_run: u32,
     /// Captured stdout (capped).
@@ -157,7 +163,9 @@ impl Worker {
             Mode::Sandboxed => {
                 let dir = std::env::temp_dir().join(format!("plse-sandbox-{}-{slot}", std::process::id()));
                 std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-                cmd = Command::new(std::env::current_exe().context("locating plse-batch")?);
+                // This very binary, through /proc/self/exe: it stays valid when the file on disk
+                // is replaced during a long run (a rebuild, an upgrade), where the path would not.
+                cmd = Command::new(SELF_EXE);
                 cmd.arg("__sandbox-worker")
                     .arg("--uid")
                     .arg(super::slot_uid(slot).to_string())
@@ -181,6 +189,7 @@ impl Worker {
                 cmd = Command::new(spec.env.python());
                 cmd.arg("-I").arg("-B").arg(&spec.worker_script).args(preload).current_dir(&dir);
                 cmd.env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", spec.env.bin().display())).env("HOME", &dir).env("TMPDIR", &dir);
+                cmd.envs(super::RUN_ENV.iter().copied());
                 scratch = dir;
             }
         }
