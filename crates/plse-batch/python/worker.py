@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 import types
+import warnings
 
 # Python runs isolated (-I): the directory of this script, which holds the scan module, is
 # not on sys.path by itself.
@@ -377,7 +378,12 @@ def main():
         # `name?`: the family's heavy modules, imported when installed; `name`: required.
         module, optional = spec.rstrip("?"), spec.endswith("?")
         try:
-            __import__(module)
+            # Warnings raised while the family's own modules import (a library deprecating
+            # another) are the environment's business, not a sample's: they would print on
+            # every worker start.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                __import__(module)
             loaded.append(module)
         except Exception as e:  # a required one is reported to the host, which fails the pattern clearly
             if optional:
