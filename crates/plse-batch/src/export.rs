@@ -26,13 +26,7 @@ impl RunSource for StoreSource<'_> {
         let config = self.store.config().map_err(source_err)?.ok_or_else(|| ReleaseError::Source("the store holds no run".into()))?;
         let config: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&config).map_err(|e| ReleaseError::Json(e.to_string()))?;
-        let stages = self
-            .store
-            .stage_counts()
-            .map_err(source_err)?
-            .into_iter()
-            .map(|c| plse_release::StageCount { pattern_id: c.pattern_id, stage: c.stage, passed: c.passed, failed: c.failed, ms: c.ms })
-            .collect();
+        let stages = self.store.stage_counts().map_err(source_err)?;
         Ok(RunInfo { config, library: self.store.library().map_err(source_err)?, stages, reproduce: self.reproduce.clone() })
     }
 

@@ -62,20 +62,8 @@ fn export_sql(what: Export) -> &'static str {
     }
 }
 
-/// How one stage went for one pattern over a run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageCount {
-    /// The pattern.
-    pub pattern_id: String,
-    /// The stage.
-    pub stage: String,
-    /// Runs that passed.
-    pub passed: u64,
-    /// Runs that failed.
-    pub failed: u64,
-    /// Milliseconds they took in all.
-    pub ms: f64,
-}
+/// How one stage went for one pattern over a run (the release's type: the store is its source).
+pub use plse_release::StageCount;
 
 /// What [`Store::export`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

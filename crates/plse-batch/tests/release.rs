@@ -4,27 +4,17 @@
 #![allow(clippy::unwrap_used)] // panics are test failures
 
 mod common;
-use common::{is_root, root};
+use common::{plse, root};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn plse(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
-    c.args(args).current_dir(root()).env("NO_COLOR", "1");
-    c
-}
-
+/// `generate` that must succeed.
 fn generate(out: &Path, patterns: &Path, args: &[&str]) -> Output {
-    let mut c = plse(&["generate"]);
-    c.args(args).arg("--out").arg(out).arg("--patterns").arg(patterns);
-    if !is_root() {
-        c.arg("--unsafe-no-sandbox");
-    }
-    let o = c.output().unwrap();
+    let o = common::generate(out, patterns, args);
     assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
     o
 }

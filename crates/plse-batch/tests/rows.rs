@@ -4,29 +4,12 @@
 #![allow(clippy::unwrap_used)] // panics are test failures
 
 mod common;
-use common::{is_root, root};
+use common::{generate, is_root, plse, root};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn plse(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
-    c.args(args).current_dir(root()).env("NO_COLOR", "1");
-    c
-}
-
-fn generate(out: &Path, patterns: &Path, args: &[&str]) -> Output {
-    let mut c = plse(&["generate"]);
-    c.args(args).arg("--out").arg(out).arg("--patterns").arg(patterns);
-    if !is_root() {
-        // No namespaces without root: the library's own patterns are trusted.
-        c.arg("--unsafe-no-sandbox");
-    }
-    c.output().unwrap()
-}
 
 fn jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()

@@ -84,19 +84,17 @@ impl Format {
                 c.extend(metadata());
                 c
             }
-            Self::Preference => vec![
-                col("id", Str, &["id"]),
-                col("pattern_id", Str, &["pattern_id"]),
-                col("pattern_version", Str, &["pattern_version"]),
-                col("category", Str, &["category"]),
-                col("difficulty", Str, &["difficulty"]),
-                col("concept", Str, &["concept"]),
-                col("tags", Strings, &["tags"]),
-                col("prompt", Messages(CHAT), &["prompt"]),
-                col("chosen", Messages(CHAT), &["chosen"]),
-                col("rejected", Messages(CHAT), &["rejected"]),
-                col("tests", Strings, &["tests"]),
-            ],
+            Self::Preference => {
+                let mut c = vec![col("id", Str, &["id"])];
+                c.extend(lesson());
+                c.extend([
+                    col("prompt", Messages(CHAT), &["prompt"]),
+                    col("chosen", Messages(CHAT), &["chosen"]),
+                    col("rejected", Messages(CHAT), &["rejected"]),
+                    col("tests", Strings, &["tests"]),
+                ]);
+                c
+            }
         }
     }
 
@@ -112,16 +110,24 @@ impl fmt::Display for Format {
     }
 }
 
-/// The metadata columns every row config carries: typed where a trainer filters on them.
-fn metadata() -> Vec<Column> {
+/// Which lesson a row comes from: every config, preference pairs included, carries these.
+fn lesson() -> [Column; 6] {
     use Kind::*;
-    vec![
+    [
         col("pattern_id", Str, &["pattern_id"]),
         col("pattern_version", Str, &["pattern_version"]),
         col("category", Str, &["category"]),
         col("difficulty", Str, &["difficulty"]),
         col("concept", Str, &["concept"]),
         col("tags", Strings, &["tags"]),
+    ]
+}
+
+/// The metadata columns every row config carries: typed where a trainer filters on them.
+fn metadata() -> Vec<Column> {
+    use Kind::*;
+    let mut c = lesson().to_vec();
+    c.extend([
         col("language", Str, &["language"]),
         col("seed", U64, &["seed"]),
         col("index", U64, &["index"]),
@@ -134,7 +140,8 @@ fn metadata() -> Vec<Column> {
         col("artifact_path", OptStr, &["artifact", "path"]),
         col("capabilities", Strings, &["capabilities"]),
         col("verified", Strings, &["verification", "verified"]),
-    ]
+    ]);
+    c
 }
 
 /// How messages are spelled in a config: keys of the role and the text, and role names.

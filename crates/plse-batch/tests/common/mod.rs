@@ -42,3 +42,21 @@ pub fn run_python(script: &str, args: &[&std::ffi::OsStr]) -> String {
     assert!(o.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// `plse-batch ARGS` from the workspace root, without colour.
+pub fn plse(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_plse-batch"));
+    c.args(args).current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+/// `plse-batch generate ARGS --out OUT --patterns PATTERNS`, sandboxed when the tests run as
+/// root; without root there are no namespaces, and the library's own patterns are trusted.
+pub fn generate(out: &Path, patterns: &Path, args: &[&str]) -> std::process::Output {
+    let mut c = plse(&["generate"]);
+    c.args(args).arg("--out").arg(out).arg("--patterns").arg(patterns);
+    if !is_root() {
+        c.arg("--unsafe-no-sandbox");
+    }
+    c.output().unwrap()
+}
