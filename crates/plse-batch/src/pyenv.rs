@@ -67,7 +67,7 @@ impl Tier {
         match module {
             "numpy" | "scipy" | "pandas" | "sklearn" | "matplotlib" | "seaborn" => Some(Tier::Science),
             "torch" | "lightning" | "pytorch_lightning" | "torchvision" => Some(Tier::Ml),
-            "fastapi" | "httpx" | "uvicorn" | "pydantic" | "starlette" => Some(Tier::Web),
+            "fastapi" | "httpx" | "uvicorn" | "pydantic" | "starlette" | "python_multipart" | "multipart" => Some(Tier::Web),
             _ => None,
         }
     }

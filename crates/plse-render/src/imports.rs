@@ -92,6 +92,10 @@ pub fn imported_modules(text: &str) -> Vec<String> {
 /// template (all branches). Picks the worker family a sample runs in and the tier a pattern needs.
 pub fn pattern_modules(pattern: &plse_schema::Pattern) -> Vec<String> {
     let mut out = required_modules(&pattern.requires);
+    for t in &pattern.requires_templates {
+        out.extend(imported_modules(&plse_schema::jinja::without_tags(&t.text, true)));
+    }
+    out.extend(pattern.distributions.iter().map(|d| distribution_module(d)));
     let code: Vec<&str> = match &pattern.code {
         plse_schema::CodeSource::Template(t) => vec![t.text.as_str()],
         plse_schema::CodeSource::Components(c) => c.parts.iter().map(|t| t.text.as_str()).collect(),
@@ -118,6 +122,26 @@ pub fn sample_modules(sample: &crate::Sample) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The module a distribution installs, for choosing the worker family: the well-known names
+/// whose module differs, else the name lower-cased with `-` and `.` as `_`
+/// (`python-multipart` → `python_multipart`, `scikit-learn>=1.4` → `sklearn`).
+pub fn distribution_module(spec: &str) -> String {
+    let name: String = spec.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    let key = name.to_ascii_lowercase().replace(['_', '.'], "-");
+    let known = [
+        ("scikit-learn", "sklearn"),
+        ("pyyaml", "yaml"),
+        ("pillow", "PIL"),
+        ("beautifulsoup4", "bs4"),
+        ("opencv-python", "cv2"),
+        ("opencv-python-headless", "cv2"),
+        ("python-dateutil", "dateutil"),
+        ("pytorch-lightning", "pytorch_lightning"),
+        ("attrs", "attr"),
+    ];
+    known.iter().find(|(d, _)| *d == key).map_or_else(|| key.replace('-', "_"), |(_, m)| (*m).to_owned())
 }
 
 /// Top-level module names a pattern needs (`numpy as np` → `numpy`,
@@ -157,6 +181,15 @@ mod tests {
     fn finds_imported_modules_in_every_branch() {
         let code = "import os, json as j\nfrom collections.abc import Iterable\n{% if x %}\n    import matplotlib.pyplot as plt\n{% else %}\nfrom . import local\nfrom numpy import array\n{% endif %}\nimportant = 1\n";
         assert_eq!(imported_modules(code), ["collections", "json", "matplotlib", "numpy", "os"]);
+    }
+
+    #[test]
+    fn templated_requires_and_distributions_name_their_modules() {
+        let t = "{% if model == 'SVC' %}from sklearn.svm import SVC{% else %}import numpy as np{% endif %}";
+        assert_eq!(imported_modules(&plse_schema::jinja::without_tags(t, true)), ["numpy", "sklearn"]);
+        assert_eq!(distribution_module("python-multipart"), "python_multipart");
+        assert_eq!(distribution_module("Scikit_Learn>=1.4"), "sklearn");
+        assert_eq!(distribution_module("uvicorn[standard]"), "uvicorn");
     }
 
     #[test]

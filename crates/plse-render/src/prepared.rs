@@ -50,6 +50,9 @@ pub struct Prepared<'p> {
     has_derived: bool,
 }
 
+/// One side as rendered: its full parameters, its texts and its import lines.
+type RenderedSide = (Map<String, Json>, Side, Vec<String>);
+
 /// Name of the template that computes every derived parameter.
 const DERIVED: &str = "<derived parameters>";
 
@@ -57,7 +60,7 @@ impl<'p> Prepared<'p> {
     /// Compiles every template of `pattern`. Fails only if a template does not parse, which
     /// a pattern that loaded without errors never does.
     pub fn new(pattern: &'p Pattern, category: &str) -> Result<Self, RenderError> {
-        let mut env = plse_schema::jinja::environment();
+        let mut env = plse_schema::jinja::environment(pattern.format);
         for t in pattern.templates() {
             env.add_template_owned(t.name.clone(), t.text.clone()).map_err(|source| RenderError { template: t.name.clone(), source })?;
         }
@@ -102,7 +105,7 @@ impl<'p> Prepared<'p> {
             cache.as_ref().unwrap_or_else(|| unreachable!()).draw(p, index, overrides)
         };
         let id = sample_id(p, &drawn);
-        let (parameters, side, pair) = if p.is_paired() {
+        let (parameters, side, requires, pair) = if p.is_paired() {
             // Render each side once; the drawn side is one of them.
             let drawn_flawed = drawn.get(PAIRED_PARAM) == Some(&Json::Bool(true));
             let mut sides = [true, false].into_iter().map(|flawed| {
@@ -110,13 +113,14 @@ impl<'p> Prepared<'p> {
                 params.insert(PAIRED_PARAM.to_owned(), Json::Bool(flawed));
                 self.side(params)
             });
-            let (flawed_params, flawed) = sides.next().unwrap_or_else(|| unreachable!())?;
-            let (fixed_params, fixed) = sides.next().unwrap_or_else(|| unreachable!())?;
-            let (parameters, side) = if drawn_flawed { (flawed_params, flawed.clone()) } else { (fixed_params, fixed.clone()) };
-            (parameters, side, Some(Pair { flawed, fixed }))
+            let (flawed_params, flawed, flawed_requires) = sides.next().unwrap_or_else(|| unreachable!())?;
+            let (fixed_params, fixed, fixed_requires) = sides.next().unwrap_or_else(|| unreachable!())?;
+            let (parameters, side, requires) =
+                if drawn_flawed { (flawed_params, flawed.clone(), flawed_requires) } else { (fixed_params, fixed.clone(), fixed_requires) };
+            (parameters, side, requires, Some(Pair { flawed, fixed }))
         } else {
-            let (parameters, side) = self.side(drawn)?;
-            (parameters, side, None)
+            let (parameters, side, requires) = self.side(drawn)?;
+            (parameters, side, requires, None)
         };
         Ok(Sample {
             id,
@@ -133,7 +137,7 @@ impl<'p> Prepared<'p> {
             code: side.code,
             tests: side.tests,
             explanation: side.explanation,
-            requires: p.requires.clone(),
+            requires,
             artifact: p.artifact.clone(),
             pair,
         })
@@ -164,7 +168,7 @@ impl<'p> Prepared<'p> {
 
     /// Computes derived parameters, then renders instruction, code, tests and explanation
     /// from the one context.
-    fn side(&self, params: Map<String, Json>) -> Result<(Map<String, Json>, Side), RenderError> {
+    fn side(&self, params: Map<String, Json>) -> Result<RenderedSide, RenderError> {
         let p = self.pattern;
         let params = self.full_params(params)?;
         let ctx = Value::from(Serde(&params));
@@ -182,14 +186,35 @@ impl<'p> Prepared<'p> {
                 parts.join("\n\n")
             }
         };
+        let requires = self.requires(&ctx)?;
         let code = match p.artifact.kind {
-            ArtifactKind::Python => prepend_requires(&code, &p.requires),
+            ArtifactKind::Python => prepend_requires(&code, &requires),
             _ => code,
         };
         let test_ctx = Value::from(Serde(&TestContext { params: &params, raw_code: &code, script_path: &self.script_path }));
         let tests = p.validation.unit_test_snippets.iter().map(|t| self.render_one(t, &test_ctx)).collect::<Result<Vec<_>, _>>()?;
         let explanation = p.explanation.as_ref().map(|t| self.render_one(t, &ctx)).transpose()?;
-        Ok((params, Side { instruction, code, tests, explanation }))
+        Ok((params, Side { instruction, code, tests, explanation }, requires))
+    }
+
+    /// The sample's import lines: the static `requires` entries, then each templated entry
+    /// rendered (a line each; an entry that renders empty adds nothing).
+    fn requires(&self, ctx: &Value) -> Result<Vec<String>, RenderError> {
+        let p = self.pattern;
+        let mut out = p.requires.clone();
+        for t in &p.requires_templates {
+            for line in self.render_one(t, ctx)?.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if !plse_schema::is_import_spec(line) {
+                    let message = format!("`{line}` is not an import");
+                    let source = minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message);
+                    return Err(RenderError { template: t.name.clone(), source });
+                }
+                if !out.iter().any(|r| r == line) {
+                    out.push(line.to_owned());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Renders the pattern's `answer` template (format 3), if it has one, in the context of

@@ -11,6 +11,7 @@
 //! let text = plse_schema::render_all(&file.diagnostics, &file.source, plse_schema::RenderStyle::Plain);
 //! assert!(text.contains("p.yaml:1:1"), "{text}");
 //! ```
+mod detect;
 pub mod diagnostic;
 mod fields;
 pub mod jinja;
@@ -18,15 +19,18 @@ pub mod library;
 mod load;
 pub mod model;
 mod params;
+mod pycompat;
 mod schema;
 pub mod source;
 pub mod templates;
 pub mod yaml;
 
+pub use detect::v2_artifact;
 pub use diagnostic::{Code, Diagnostic, DiagnosticView, RenderStyle, Severity, render_all};
 pub use fields::did_you_mean;
 pub use library::{Entry, Library, category_of};
 pub use load::{LoadedFile, MAX_FILE_BYTES, load, too_large};
 pub use model::*;
 pub use params::RESERVED_NAMES;
+pub use schema::{is_distribution, is_import_spec};
 pub use source::SourceFile;

@@ -83,8 +83,12 @@ fn analyze(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Option<Pattern> 
         );
         return None;
     }
+    let mut root = root;
+    if declares_v2(&root) {
+        yaml::resolve_as_yaml11(&mut root);
+    }
     let (pattern, collected) = schema::pattern(&root, diags);
-    let used = templates::check(&collected.templates, &collected.declared, source, diags);
+    let used = templates::check(&collected, source, diags);
     let pattern = pattern?;
     for p in &pattern.parameters {
         let paired = p.name == PAIRED_PARAM && matches!(p.kind, ParamKind::Bool { .. });
@@ -97,4 +101,13 @@ fn analyze(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Option<Pattern> 
         }
     }
     Some(pattern)
+}
+
+/// Whether the document says `plse_version: "2.0"` (or `2.0`, `"2"`): its plain scalars then
+/// resolve as PyYAML read them.
+fn declares_v2(root: &yaml::Node) -> bool {
+    let Value::Map(entries) = &root.value else { return false };
+    entries.iter().any(|(k, v)| {
+        k.as_scalar().is_some_and(|s| s.text == "plse_version") && v.as_scalar().is_some_and(|s| matches!(s.text.as_str(), "2.0" | "2"))
+    })
 }

@@ -343,8 +343,14 @@ pub struct Pattern {
     pub instruction: TemplateText,
     /// Parameters in declaration order.
     pub parameters: Vec<Parameter>,
-    /// Import lines the code needs.
+    /// Import lines the code needs (the `requires` entries that are import specs).
     pub requires: Vec<String>,
+    /// `requires` entries that are Jinja templates (`{% if m == 'SVC' %}from sklearn.svm import
+    /// SVC{% endif %}`), rendered per sample into import lines (an empty result adds none).
+    pub requires_templates: Vec<TemplateText>,
+    /// `requires` entries that name a distribution rather than a module (`python-multipart`,
+    /// `scikit-learn>=1.4`): needed installed, never imported by the sample.
+    pub distributions: Vec<String>,
     /// The code template(s).
     pub code: CodeSource,
     /// Explanation template.
@@ -381,6 +387,7 @@ impl Pattern {
             CodeSource::Template(t) => out.push(t),
             CodeSource::Components(c) => out.extend(c.parts.iter()),
         }
+        out.extend(self.requires_templates.iter());
         out.extend(self.validation.unit_test_snippets.iter());
         out.extend(self.explanation.iter());
         out.extend(self.answer.iter());

@@ -34,6 +34,8 @@ const COMPONENTS: &[Field] = &[opt("imports"), opt("model_definition"), opt("dat
 pub(crate) struct Collected {
     pub templates: Vec<crate::model::TemplateText>,
     pub declared: Vec<String>,
+    /// The format the file declares (`"3"` when it does not say).
+    pub format: FormatVersion,
 }
 
 /// Builds a [`Pattern`] from the document root, reporting every problem into `diags`.
@@ -64,7 +66,7 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
         let parameters = f.get("parameters").map(|n| parameters(&mut r, n));
         let requires = match f.get("requires") {
             Some(n) => requires(&mut r, n),
-            None => Some(Vec::new()),
+            None => Some(Requires::default()),
         };
         let code = code_source(&mut r, f.get("template"), f.get("components"));
         let explanation = f.get("explanation").and_then(|n| r.template(n, "explanation"));
@@ -75,6 +77,11 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
         };
         let artifact = match f.get("artifact") {
             Some(n) => artifact(&mut r, n, f.key_span("artifact").unwrap_or_default()),
+            // A v2.0 file cannot say; its code tells (a Dockerfile, a compose file, ...).
+            None if r.format == FormatVersion::V2 => match (&code, &metadata) {
+                (Some(code), Some(m)) => Some(crate::detect::v2_artifact(code, pattern_id.as_ref().map_or("", |(id, _)| id), &m.tags)),
+                _ => Some(Artifact { kind: ArtifactKind::Python, path: None }),
+            },
             None => Some(Artifact { kind: ArtifactKind::Python, path: None }),
         };
         let validation = match f.get("validation") {
@@ -92,7 +99,9 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
             metadata: metadata?,
             instruction: instruction?,
             parameters: parameters?,
-            requires: requires?,
+            requires: requires.as_ref()?.imports.clone(),
+            requires_templates: requires.as_ref()?.templates.clone(),
+            distributions: requires?.distributions,
             code: code?,
             explanation,
             answer,
@@ -102,7 +111,7 @@ pub(crate) fn pattern(root: &Node, diags: &mut Vec<Diagnostic>) -> (Option<Patte
         })
     });
     diags.append(&mut r.diags);
-    (out, Collected { templates: r.templates, declared: r.declared })
+    (out, Collected { templates: r.templates, declared: r.declared, format: r.format })
 }
 
 fn read_format(r: &mut Reader, root: &Node) -> Option<FormatVersion> {
@@ -168,26 +177,60 @@ fn difficulty(r: &mut Reader, node: &Node) -> Option<Difficulty> {
     None
 }
 
-fn requires(r: &mut Reader, node: &Node) -> Option<Vec<String>> {
+/// The `requires` entries, sorted by what they are.
+#[derive(Default)]
+struct Requires {
+    imports: Vec<String>,
+    templates: Vec<crate::model::TemplateText>,
+    distributions: Vec<String>,
+}
+
+fn requires(r: &mut Reader, node: &Node) -> Option<Requires> {
     let items = r.list(node, "requires")?;
-    let mut out = Vec::new();
+    let mut out = Requires::default();
     for (i, item) in items.iter().enumerate() {
-        let line = r.string(item, &format!("requires[{i}]"))?;
-        if !is_import_spec(&line) {
+        let what = format!("requires[{i}]");
+        let line = r.string(item, &what)?;
+        if line.contains("{{") || line.contains("{%") {
+            out.templates.extend(r.template(item, &what));
+        } else if is_import_spec(&line) {
+            out.imports.push(line);
+        } else if is_distribution(&line) {
+            out.distributions.push(line.trim().to_owned());
+        } else {
             r.error(
                 Diagnostic::error(Code::InvalidValue, item.span.clone(), format!("`{line}` is not an import"))
-                    .with_label("not an import")
-                    .with_help("write a module (`json`), `numpy as np`, or `from collections import Counter`"),
+                    .with_label("not an import or a distribution name")
+                    .with_help("write a module (`json`), `numpy as np`, `from collections import Counter`, or a package to install (`python-multipart`)"),
             );
-            continue;
         }
-        out.push(line);
     }
     Some(out)
 }
 
+/// A PEP 508 distribution name with optional extras and version specifiers
+/// (`python-multipart`, `uvicorn[standard]>=0.30`): something to install, not to import.
+pub fn is_distribution(line: &str) -> bool {
+    let line = line.trim();
+    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    let name_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let rest = rest.trim_start();
+    let rest = match rest.strip_prefix('[') {
+        Some(r) => match r.split_once(']') {
+            Some((extras, after)) if extras.split(',').all(|e| is_ident(e.trim().replace('-', "_").as_str())) => after.trim_start(),
+            _ => return false,
+        },
+        None => rest,
+    };
+    let spec_ok = rest.is_empty()
+        || (rest.starts_with(['<', '>', '=', '!', '~'])
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '<' | '>' | '=' | '!' | '~' | '.' | ',' | '*' | ' ' | '+')));
+    name_ok && spec_ok
+}
+
 /// `mod[.sub] [as alias]`, `import mod ...`, or `from mod import a, b [as c]`.
-fn is_import_spec(line: &str) -> bool {
+pub fn is_import_spec(line: &str) -> bool {
     let dotted = |s: &str| !s.is_empty() && s.split('.').all(is_ident);
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {

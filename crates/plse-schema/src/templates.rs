@@ -6,7 +6,8 @@ use std::ops::Range;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fields::did_you_mean;
 use crate::jinja::{ANSWER_GLOBALS, GLOBALS, TEST_GLOBALS, environment};
-use crate::model::TemplateText;
+use crate::model::{FormatVersion, TemplateText};
+use crate::schema::Collected;
 use crate::source::SourceFile;
 use crate::yaml::Origin;
 
@@ -112,8 +113,9 @@ fn render_help(err: &minijinja::Error) -> &'static str {
 
 /// Checks every template against the declared parameter names; returns the declared names
 /// some template uses (to spot unused parameters).
-pub(crate) fn check(templates: &[TemplateText], declared: &[String], source: &SourceFile, diags: &mut Vec<Diagnostic>) -> BTreeSet<String> {
-    let env = environment();
+pub(crate) fn check(collected: &Collected, source: &SourceFile, diags: &mut Vec<Diagnostic>) -> BTreeSet<String> {
+    let (templates, declared, format) = (&collected.templates, &collected.declared, collected.format);
+    let env = environment(format);
     let all: Vec<&str> = declared.iter().map(String::as_str).collect();
     let mut used = BTreeSet::new();
     for t in templates {
@@ -151,32 +153,46 @@ pub(crate) fn check(templates: &[TemplateText], declared: &[String], source: &So
                 used.insert(name.clone());
             }
         }
-        report_undeclared(source, t, undeclared, &known, extra, derived.is_some(), diags);
+        let scope = Scope { known: &known, extra, is_expression: derived.is_some(), format };
+        report_undeclared(source, t, undeclared, &scope, diags);
     }
     used
+}
+
+/// What a template may name: the parameters it can see, its extra globals, and whether it is a
+/// derived parameter's expression; the file's format decides error or warning.
+struct Scope<'a> {
+    known: &'a [&'a str],
+    extra: &'a [&'a str],
+    is_expression: bool,
+    format: FormatVersion,
 }
 
 fn report_undeclared(
     source: &SourceFile,
     t: &TemplateText,
     undeclared: std::collections::HashSet<String>,
-    known: &[&str],
-    extra: &[&str],
-    is_expression: bool,
+    scope: &Scope,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let Scope { known, extra, is_expression, format } = *scope;
     let mut names: Vec<String> = undeclared.into_iter().collect();
     names.sort();
     for name in names {
         if known.contains(&name.as_str()) {
             continue;
         }
-        if GLOBALS.contains(&name.as_str()) || extra.contains(&name.as_str()) {
+        let global = GLOBALS.contains(&name.as_str()) && !(format == FormatVersion::V2 && name == "debug");
+        if global || extra.contains(&name.as_str()) {
             continue;
         }
         let at = find_identifier(&t.text, &name, is_expression).map_or(t.span.clone(), |o| locate(source, t, o..o + name.len()));
-        let mut d = Diagnostic::error(Code::UndefinedVariable, at, format!("`{name}` in `{}` is not a parameter", t.name))
-            .with_label("not defined");
+        let message = format!("`{name}` in `{}` is not a parameter", t.name);
+        let mut d = match format {
+            FormatVersion::V3 => Diagnostic::error(Code::UndefinedVariable, at, message).with_label("not defined"),
+            // The Python engine rendered an undefined name as nothing; so does a v2.0 file here.
+            FormatVersion::V2 => Diagnostic::warning(Code::UndefinedVariable, at, message).with_label("renders as an empty string (v2.0)"),
+        };
         d = match did_you_mean(&name, known.iter().copied()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None if is_expression => d.with_help("a derived parameter may only use parameters declared before it"),

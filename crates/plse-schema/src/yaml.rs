@@ -395,6 +395,116 @@ fn resolve_plain(text: &str) -> ScalarKind {
     ScalarKind::Str
 }
 
+/// Re-resolves every plain scalar of `node` as PyYAML (YAML 1.1) does, for files written for
+/// the Python engine: `500_000` and `0x_ff` are integers, `yes`/`off` booleans, `010` octal,
+/// `1:30` sexagesimal (90), and a float needs a dot (`1e-3` stays a string, `1.0e-3` does not).
+pub fn resolve_as_yaml11(node: &mut Node) {
+    match &mut node.value {
+        Value::Scalar(s) if s.style == Style::Plain => s.kind = resolve_yaml11(&s.text),
+        Value::Scalar(_) => {}
+        Value::Seq(items) => items.iter_mut().for_each(resolve_as_yaml11),
+        Value::Map(entries) => entries.iter_mut().for_each(|(_, v)| resolve_as_yaml11(v)),
+    }
+}
+
+fn resolve_yaml11(text: &str) -> ScalarKind {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return ScalarKind::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return ScalarKind::Bool(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => return ScalarKind::Bool(false),
+        ".nan" | ".NaN" | ".NAN" => return ScalarKind::Float(f64::NAN),
+        _ => {}
+    }
+    let (negative, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if matches!(body, ".inf" | ".Inf" | ".INF") {
+        return ScalarKind::Float(if negative { f64::NEG_INFINITY } else { f64::INFINITY });
+    }
+    let sign = |v: f64| if negative { -v } else { v };
+    let digits_ = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c == '_' || c.is_digit(radix));
+    let int = |s: &str, radix: u32| {
+        let clean: String = s.chars().filter(|c| *c != '_').collect();
+        let v = if clean.is_empty() { Some(0) } else { i64::from_str_radix(&clean, radix).ok() };
+        v.map_or(ScalarKind::Str, |v| ScalarKind::Int(if negative { -v } else { v }))
+    };
+    if let Some(b) = body.strip_prefix("0b").filter(|b| digits_(b, 2)) {
+        return int(b, 2);
+    }
+    if let Some(h) = body.strip_prefix("0x").filter(|h| digits_(h, 16)) {
+        return int(h, 16);
+    }
+    if body == "0" {
+        return ScalarKind::Int(0);
+    }
+    if let Some(o) = body.strip_prefix('0').filter(|o| digits_(o, 8)) {
+        return int(o, 8);
+    }
+    if body.starts_with(|c: char| c.is_ascii_digit() && c != '0') && digits_(body, 10) {
+        return int(body, 10);
+    }
+    if let Some(v) = sexagesimal(body) {
+        return match v {
+            Sexagesimal::Int(i) => ScalarKind::Int(if negative { -i } else { i }),
+            Sexagesimal::Float(f) => ScalarKind::Float(sign(f)),
+        };
+    }
+    if is_yaml11_float(text) {
+        let clean: String = body.chars().filter(|c| *c != '_').collect();
+        return clean.parse::<f64>().map_or(ScalarKind::Str, |f| ScalarKind::Float(sign(f)));
+    }
+    ScalarKind::Str
+}
+
+enum Sexagesimal {
+    Int(i64),
+    Float(f64),
+}
+
+/// `1:30` (90) and `1:30.5` (90.5): base-60 parts after a first part `[1-9][0-9_]*`.
+fn sexagesimal(body: &str) -> Option<Sexagesimal> {
+    let mut parts: Vec<&str> = body.split(':').collect();
+    if parts.len() < 2 || !parts[0].starts_with(|c: char| c.is_ascii_digit() && c != '0') {
+        return None;
+    }
+    let last = parts.pop()?;
+    let (last_int, frac) = match last.split_once('.') {
+        Some((i, f)) if f.chars().all(|c| c.is_ascii_digit() || c == '_') => (i, Some(f)),
+        Some(_) => return None,
+        None => (last, None),
+    };
+    let base60 = |p: &str| (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()) && (p.len() == 1 || p.as_bytes()[0] <= b'5');
+    if !parts[0].chars().all(|c| c.is_ascii_digit() || c == '_') || !parts[1..].iter().all(|p| base60(p)) || !base60(last_int) {
+        return None;
+    }
+    let mut v: i64 = parts[0].replace('_', "").parse().ok()?;
+    for p in parts[1..].iter().chain(std::iter::once(&last_int)) {
+        v = v.checked_mul(60)?.checked_add(p.parse().ok()?)?;
+    }
+    Some(match frac {
+        None => Sexagesimal::Int(v),
+        Some(f) => Sexagesimal::Float(v as f64 + format!("0.{}", f.replace('_', "")).parse::<f64>().unwrap_or(0.0)),
+    })
+}
+
+/// `[-+]?[0-9][0-9_]*\.[0-9_]*([eE][-+][0-9]+)?` or `\.[0-9_]+([eE][-+][0-9]+)?`.
+fn is_yaml11_float(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let exponent_ok =
+        exponent.is_none_or(|e| e.strip_prefix(['-', '+']).is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())));
+    let Some((int, frac)) = mantissa.split_once('.') else { return false };
+    let digits_ = |s: &str| s.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let signed = int.strip_prefix(['-', '+']).unwrap_or(int);
+    let with_int = signed.starts_with(|c: char| c.is_ascii_digit()) && digits_(signed) && digits_(frac);
+    let bare = int.is_empty() && !frac.is_empty() && digits_(frac);
+    exponent_ok && (with_int || bare)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +554,39 @@ mod tests {
         assert_eq!(resolve_plain("yes"), ScalarKind::Str);
         assert_eq!(resolve_plain("1e3"), ScalarKind::Float(1000.0));
         assert_eq!(resolve_plain("1.2.3"), ScalarKind::Str);
+    }
+
+    #[test]
+    fn yaml11_scalars_resolve_as_pyyaml_does() {
+        use ScalarKind::*;
+        let cases = [
+            ("500_000", Int(500_000)),
+            ("-1_0", Int(-10)),
+            ("0x_ff", Int(255)),
+            ("0b101", Int(5)),
+            ("010", Int(8)),
+            ("0", Int(0)),
+            ("09", Str),
+            ("1:30", Int(90)),
+            ("1:30.5", Float(90.5)),
+            ("yes", Bool(true)),
+            ("Off", Bool(false)),
+            ("y", Str),
+            ("1e-3", Str),
+            ("1.0e-3", Float(0.001)),
+            ("1.0e3", Str),
+            ("1.5", Float(1.5)),
+            ("1_000.5", Float(1000.5)),
+            ("1.", Float(1.0)),
+            (".5", Float(0.5)),
+            ("-.inf", Float(f64::NEG_INFINITY)),
+            ("2.0", Float(2.0)),
+            ("1.2.3", Str),
+            ("12:61", Str),
+            ("~", Null),
+        ];
+        for (text, want) in cases {
+            assert_eq!(resolve_yaml11(text), want, "{text}");
+        }
     }
 }
