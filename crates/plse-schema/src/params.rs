@@ -163,7 +163,8 @@ fn parameter(r: &mut Reader, name: String, key: &Node, node: &Node) -> Option<Pa
         }
     };
     let c = Constraints::read(r, &f, &what, &ty);
-    let kind = kind(r, &ty, &what, key, &c, default.as_ref(), default_node)?;
+    let spec = Spec { what: &what, key, c: &c, default: default.as_ref(), default_node };
+    let kind = kind(r, &ty, &spec)?;
     Some(Parameter { name, span: key.span.clone(), description: description?, default: default?, kind })
 }
 
@@ -195,263 +196,266 @@ impl<'n> Constraints<'n> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn kind(
-    r: &mut Reader,
-    ty: &str,
-    what: &str,
-    key: &Node,
-    c: &Constraints<'_>,
-    default: Option<&Json>,
-    default_node: Option<&Node>,
-) -> Option<ParamKind> {
-    let dspan = default_node.map_or(key.span.clone(), |n| n.span.clone());
-    let out_of = |msg: String, help: String| {
-        Diagnostic::error(Code::DefaultOutOfConstraints, dspan.clone(), msg).with_label("default").with_help(help)
-    };
+/// What the per-type readers of a parameter share: its name in messages, its key, its
+/// constraints and its default.
+struct Spec<'a, 'n> {
+    what: &'a str,
+    key: &'a Node,
+    c: &'a Constraints<'n>,
+    default: Option<&'a Json>,
+    default_node: Option<&'a Node>,
+}
+
+impl Spec<'_, '_> {
+    /// A default outside the parameter's constraints.
+    fn out_of(&self, msg: String, help: String) -> Diagnostic {
+        let span = self.default_node.map_or(self.key.span.clone(), |n| n.span.clone());
+        Diagnostic::error(Code::DefaultOutOfConstraints, span, msg).with_label("default").with_help(help)
+    }
+
+    fn field(&self, name: &str) -> String {
+        format!("{}.constraints.{name}", self.what)
+    }
+
+    /// Checks the default's JSON type; a v2.0 file may give a number as a string (`1e-3`, which
+    /// PyYAML reads as text), which renders as written.
+    fn default_is(&self, r: &mut Reader, ok: fn(&Json) -> bool, expected: &str) -> Option<()> {
+        let Some(d) = self.default else { return Some(()) };
+        if ok(d) {
+            return Some(());
+        }
+        let numeric_text = d.as_str().is_some_and(|t| t.trim().parse::<f64>().is_ok());
+        if r.format == crate::model::FormatVersion::V2 && numeric_text && matches!(expected, "an integer" | "a number") {
+            let node = self.default_node?;
+            // A warning: `error` records any diagnostic.
+            r.error(
+                Diagnostic::warning(Code::WrongType, node.span.clone(), format!("{}.default is text, not {expected}", self.what))
+                    .with_label("PyYAML reads this as a string; it renders as written")
+                    .with_help("YAML 1.1 floats need a dot and a signed exponent: `1.0e-3`"),
+            );
+            return Some(());
+        }
+        r.wrong_type(self.default_node?, expected, &format!("{}.default", self.what));
+        None
+    }
+}
+
+fn kind(r: &mut Reader, ty: &str, spec: &Spec) -> Option<ParamKind> {
     match ty {
-        "choice" => {
-            let Some(opts_node) = c.get("options") else {
-                r.error(
-                    Diagnostic::error(Code::MissingField, key.span.clone(), format!("{what} is a choice without `constraints.options`"))
-                        .with_label("choice needs options")
-                        .with_help("add `constraints: {options: [a, b]}`"),
-                );
-                return None;
-            };
-            let options = options(r, opts_node, what)?;
-            let weights = c.get("weights").and_then(|n| weights(r, n, what, options.len()));
-            if let Some(d) = default
-                && !options.contains(d)
-            {
-                r.error(out_of(format!("default {} is not one of the options of {what}", show(d)), options_help(d, &options)));
-            }
-            Some(ParamKind::Choice { options, weights })
-        }
-        "bool" => {
-            if let Some(d) = default
-                && !d.is_boolean()
-            {
-                r.wrong_type(default_node?, "a boolean", &format!("{what}.default"));
-            }
-            let probability = match c.get("probability") {
-                Some(n) => {
-                    let p = r.number(n, &format!("{what}.constraints.probability"))?;
-                    if !(0.0..=1.0).contains(&p) {
-                        r.error(
-                            Diagnostic::error(Code::BadRange, n.span.clone(), format!("probability {p} is outside 0..1"))
-                                .with_label("not a probability"),
-                        );
-                        return None;
-                    }
-                    p
-                }
-                None => 0.5,
-            };
-            Some(ParamKind::Bool { probability })
-        }
-        "int" => {
-            if let Some(d) = default
-                && !(d.is_i64())
-            {
-                r.wrong_type(default_node?, "an integer", &format!("{what}.default"));
-                return None;
-            }
-            let min = c.get("min").map(|n| (r.int(n, &format!("{what}.constraints.min")), n));
-            let max = c.get("max").map(|n| (r.int(n, &format!("{what}.constraints.max")), n));
-            let step = match c.get("step") {
-                Some(n) => {
-                    let s = r.int(n, &format!("{what}.constraints.step"))?;
-                    if s < 1 {
-                        r.error(
-                            Diagnostic::error(Code::BadRange, n.span.clone(), format!("step {s} must be at least 1")).with_label("step"),
-                        );
-                        return None;
-                    }
-                    s
-                }
-                None => 1,
-            };
-            let range = match (min, max) {
-                (None, None) => None,
-                (Some((min, _)), Some((max, max_node))) => {
-                    let (min, max) = (min?, max?);
-                    if min > max {
-                        r.error(min_gt_max(max_node, min.to_string(), max.to_string()));
-                        return None;
-                    }
-                    Some(IntRange { min, max, step })
-                }
-                (Some((_, n)), None) | (None, Some((_, n))) => {
-                    r.error(half_range(n, what));
-                    return None;
-                }
-            };
-            if let (Some(range), Some(d)) = (range, default.and_then(Json::as_i64))
-                && (d < range.min || d > range.max || (d - range.min) % range.step != 0)
-            {
-                r.error(out_of(
-                    format!("default {d} is outside the range of {what}"),
-                    format!("values are {}..={} in steps of {}", range.min, range.max, range.step),
-                ));
-            }
-            Some(ParamKind::Int { range })
-        }
-        "float" => {
-            if let Some(d) = default
-                && !d.is_number()
-            {
-                r.wrong_type(default_node?, "a number", &format!("{what}.default"));
-                return None;
-            }
-            let min = c.get("min").map(|n| (r.number(n, &format!("{what}.constraints.min")), n));
-            let max = c.get("max").map(|n| (r.number(n, &format!("{what}.constraints.max")), n));
-            let step = match c.get("step") {
-                Some(n) => {
-                    let s = r.number(n, &format!("{what}.constraints.step"))?;
-                    if s <= 0.0 {
-                        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), format!("step {s} must be positive")).with_label("step"));
-                        return None;
-                    }
-                    Some(s)
-                }
-                None => None,
-            };
-            let decimals = match c.get("decimals") {
-                Some(n) => {
-                    let d = r.int(n, &format!("{what}.constraints.decimals"))?;
-                    if !(0..=12).contains(&d) {
-                        r.error(
-                            Diagnostic::error(Code::BadRange, n.span.clone(), format!("decimals {d} must be within 0..=12"))
-                                .with_label("decimals"),
-                        );
-                        return None;
-                    }
-                    d as u32
-                }
-                None => 3,
-            };
-            let range = match (min, max) {
-                (None, None) => None,
-                (Some((min, _)), Some((max, max_node))) => {
-                    let (min, max) = (min?, max?);
-                    if min > max {
-                        r.error(min_gt_max(max_node, min.to_string(), max.to_string()));
-                        return None;
-                    }
-                    Some(FloatRange { min, max, step, decimals })
-                }
-                (Some((_, n)), None) | (None, Some((_, n))) => {
-                    r.error(half_range(n, what));
-                    return None;
-                }
-            };
-            if let (Some(range), Some(d)) = (range, default.and_then(Json::as_f64))
-                && (d < range.min || d > range.max)
-            {
-                r.error(out_of(
-                    format!("default {d} is outside the range of {what}"),
-                    format!("values are {:?}..={:?}", range.min, range.max),
-                ));
-            }
-            Some(ParamKind::Float { range })
-        }
-        "string" => {
-            if let Some(d) = default
-                && !d.is_string()
-            {
-                r.wrong_type(default_node?, "a string", &format!("{what}.default"));
-                return None;
-            }
-            let options = match c.get("options") {
-                Some(n) => {
-                    let opts = options(r, n, what)?;
-                    let mut strings = Vec::new();
-                    for (i, o) in opts.iter().enumerate() {
-                        match o.as_str() {
-                            Some(s) => strings.push(s.to_owned()),
-                            None => {
-                                r.error(
-                                    Diagnostic::error(
-                                        Code::WrongType,
-                                        n.span.clone(),
-                                        format!("option {i} of string {what} is not a string"),
-                                    )
-                                    .with_label("options"),
-                                );
-                                return None;
-                            }
-                        }
-                    }
-                    if let Some(d) = default
-                        && !opts.contains(d)
-                    {
-                        r.error(out_of(format!("default {} is not one of the options of {what}", show(d)), options_help(d, &opts)));
-                    }
-                    Some(strings)
-                }
-                None => None,
-            };
-            Some(ParamKind::String { options })
-        }
-        "list" => {
-            let opts = options(r, c.get("options")?, what)?;
-            let min_items = match c.get("min_items") {
-                Some(n) => usize::try_from(r.int(n, &format!("{what}.constraints.min_items"))?).ok()?,
-                None => 1,
-            };
-            let max_items = match c.get("max_items") {
-                Some(n) => usize::try_from(r.int(n, &format!("{what}.constraints.max_items"))?).ok()?,
-                None => opts.len(),
-            };
-            if min_items > max_items || max_items > opts.len() {
-                let at = c.get("max_items").or(c.get("min_items")).or(c.get("options"))?;
-                r.error(
-                    Diagnostic::error(
-                        Code::BadRange,
-                        at.span.clone(),
-                        format!("{what} asks for {min_items}..={max_items} items from {} options", opts.len()),
-                    )
-                    .with_label("impossible size")
-                    .with_help("need min_items <= max_items <= number of options"),
-                );
-                return None;
-            }
-            match default {
-                Some(Json::Array(items)) => {
-                    if let Some(bad) = items.iter().find(|i| !opts.contains(i)) {
-                        r.error(out_of(
-                            format!("default item {} is not one of the options of {what}", show(bad)),
-                            options_help(bad, &opts),
-                        ));
-                    } else if items.len() < min_items || items.len() > max_items {
-                        r.error(out_of(
-                            format!("default has {} items; {what} takes {min_items}..={max_items}", items.len()),
-                            "adjust the default or the size limits".into(),
-                        ));
-                    }
-                }
-                Some(_) => r.wrong_type(default_node?, "a list", &format!("{what}.default")),
-                None => {}
-            }
-            Some(ParamKind::List { options: opts, min_items, max_items })
-        }
-        "derived" => {
-            let Some(n) = c.get("expression") else {
-                if c.fields.is_none() {
-                    r.error(
-                        Diagnostic::error(Code::MissingField, key.span.clone(), format!("derived {what} has no `constraints.expression`"))
-                            .with_label("derived parameters are computed")
-                            .with_help("add e.g. `constraints: {expression: \"n_items * 2\"}`"),
-                    );
-                }
-                return None;
-            };
-            let expression = r.template(n, &format!("{what}.constraints.expression"))?;
-            Some(ParamKind::Derived { expression })
-        }
+        "choice" => choice(r, spec),
+        "bool" => boolean(r, spec),
+        "int" => int(r, spec),
+        "float" => float(r, spec),
+        "string" => string(r, spec),
+        "list" => list(r, spec),
+        "derived" => derived(r, spec),
         _ => None,
     }
+}
+
+fn choice(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    let Some(opts_node) = k.c.get("options") else {
+        r.error(
+            Diagnostic::error(Code::MissingField, k.key.span.clone(), format!("{} is a choice without `constraints.options`", k.what))
+                .with_label("choice needs options")
+                .with_help("add `constraints: {options: [a, b]}`"),
+        );
+        return None;
+    };
+    let options = options(r, opts_node, k.what)?;
+    let weights = k.c.get("weights").and_then(|n| weights(r, n, k.what, options.len()));
+    if let Some(d) = k.default
+        && !options.contains(d)
+    {
+        r.error(k.out_of(format!("default {} is not one of the options of {}", show(d), k.what), options_help(d, &options)));
+    }
+    Some(ParamKind::Choice { options, weights })
+}
+
+fn boolean(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    if let Some(d) = k.default
+        && !d.is_boolean()
+    {
+        r.wrong_type(k.default_node?, "a boolean", &format!("{}.default", k.what));
+    }
+    let probability = match k.c.get("probability") {
+        Some(n) => {
+            let p = r.number(n, &k.field("probability"))?;
+            if !(0.0..=1.0).contains(&p) {
+                r.error(
+                    Diagnostic::error(Code::BadRange, n.span.clone(), format!("probability {p} is outside 0..1"))
+                        .with_label("not a probability"),
+                );
+                return None;
+            }
+            p
+        }
+        None => 0.5,
+    };
+    Some(ParamKind::Bool { probability })
+}
+
+/// A constraint that must satisfy `valid` (else `problem` is reported at it), or `default`.
+fn bounded<T: Copy>(
+    r: &mut Reader,
+    k: &Spec,
+    name: &str,
+    read: fn(&mut Reader, &Node, &str) -> Option<T>,
+    valid: fn(T) -> bool,
+    problem: fn(T) -> String,
+    default: T,
+) -> Option<T> {
+    let Some(n) = k.c.get(name) else { return Some(default) };
+    let v = read(r, n, &k.field(name))?;
+    if !valid(v) {
+        r.error(Diagnostic::error(Code::BadRange, n.span.clone(), problem(v)).with_label(name.to_owned()));
+        return None;
+    }
+    Some(v)
+}
+
+/// A bound as read (its value, when it has the right type) and where it is.
+type Bound<'n, T> = Option<(Option<T>, &'n Node)>;
+
+/// `min` and `max`, read (type errors reported) but not yet checked.
+fn bounds<'n, T>(r: &mut Reader, k: &Spec<'_, 'n>, read: fn(&mut Reader, &Node, &str) -> Option<T>) -> (Bound<'n, T>, Bound<'n, T>) {
+    let min = k.c.get("min").map(|n| (read(r, n, &k.field("min")), n));
+    let max = k.c.get("max").map(|n| (read(r, n, &k.field("max")), n));
+    (min, max)
+}
+
+/// The range of two bounds: both or neither, `min <= max`. `None` when a problem was reported.
+fn range_of<T: PartialOrd + std::fmt::Display>(
+    r: &mut Reader,
+    what: &str,
+    (min, max): (Bound<'_, T>, Bound<'_, T>),
+) -> Option<Option<(T, T)>> {
+    match (min, max) {
+        (None, None) => Some(None),
+        (Some((min, _)), Some((max, max_node))) => {
+            let (min, max) = (min?, max?);
+            if min > max {
+                r.error(min_gt_max(max_node, min.to_string(), max.to_string()));
+                return None;
+            }
+            Some(Some((min, max)))
+        }
+        (Some((_, n)), None) | (None, Some((_, n))) => {
+            r.error(half_range(n, what));
+            None
+        }
+    }
+}
+
+fn int(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    k.default_is(r, Json::is_i64, "an integer")?;
+    let bounds = bounds(r, k, Reader::int);
+    let step = bounded(r, k, "step", Reader::int, |s| s >= 1, |s| format!("step {s} must be at least 1"), 1)?;
+    let range = range_of(r, k.what, bounds)?.map(|(min, max)| IntRange { min, max, step });
+    if let (Some(range), Some(d)) = (range, k.default.and_then(Json::as_i64))
+        && (d < range.min || d > range.max || (d - range.min) % range.step != 0)
+    {
+        r.error(k.out_of(
+            format!("default {d} is outside the range of {}", k.what),
+            format!("values are {}..={} in steps of {}", range.min, range.max, range.step),
+        ));
+    }
+    Some(ParamKind::Int { range })
+}
+
+fn float(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    k.default_is(r, Json::is_number, "a number")?;
+    let bounds = bounds(r, k, Reader::number);
+    let step = match k.c.get("step") {
+        Some(_) => Some(bounded(r, k, "step", Reader::number, |s| s > 0.0, |s| format!("step {s} must be positive"), 1.0)?),
+        None => None,
+    };
+    let decimals = bounded(r, k, "decimals", Reader::int, |d| (0..=12).contains(&d), |d| format!("decimals {d} must be within 0..=12"), 3)?;
+    let range = range_of(r, k.what, bounds)?.map(|(min, max)| FloatRange { min, max, step, decimals: decimals as u32 });
+    if let (Some(range), Some(d)) = (range, k.default.and_then(Json::as_f64))
+        && (d < range.min || d > range.max)
+    {
+        r.error(
+            k.out_of(format!("default {d} is outside the range of {}", k.what), format!("values are {:?}..={:?}", range.min, range.max)),
+        );
+    }
+    Some(ParamKind::Float { range })
+}
+
+fn string(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    k.default_is(r, Json::is_string, "a string")?;
+    let Some(n) = k.c.get("options") else { return Some(ParamKind::String { options: None }) };
+    let opts = options(r, n, k.what)?;
+    let mut strings = Vec::new();
+    for (i, o) in opts.iter().enumerate() {
+        let Some(s) = o.as_str() else {
+            r.error(
+                Diagnostic::error(Code::WrongType, n.span.clone(), format!("option {i} of string {} is not a string", k.what))
+                    .with_label("options"),
+            );
+            return None;
+        };
+        strings.push(s.to_owned());
+    }
+    if let Some(d) = k.default
+        && !opts.contains(d)
+    {
+        r.error(k.out_of(format!("default {} is not one of the options of {}", show(d), k.what), options_help(d, &opts)));
+    }
+    Some(ParamKind::String { options: Some(strings) })
+}
+
+fn list(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    let opts = options(r, k.c.get("options")?, k.what)?;
+    let size = |r: &mut Reader, name: &str, default: usize| match k.c.get(name) {
+        Some(n) => usize::try_from(r.int(n, &k.field(name))?).ok(),
+        None => Some(default),
+    };
+    let min_items = size(r, "min_items", 1)?;
+    let max_items = size(r, "max_items", opts.len())?;
+    if min_items > max_items || max_items > opts.len() {
+        let at = k.c.get("max_items").or(k.c.get("min_items")).or(k.c.get("options"))?;
+        r.error(
+            Diagnostic::error(
+                Code::BadRange,
+                at.span.clone(),
+                format!("{} asks for {min_items}..={max_items} items from {} options", k.what, opts.len()),
+            )
+            .with_label("impossible size")
+            .with_help("need min_items <= max_items <= number of options"),
+        );
+        return None;
+    }
+    match k.default {
+        Some(Json::Array(items)) => {
+            if let Some(bad) = items.iter().find(|i| !opts.contains(i)) {
+                r.error(k.out_of(format!("default item {} is not one of the options of {}", show(bad), k.what), options_help(bad, &opts)));
+            } else if items.len() < min_items || items.len() > max_items {
+                r.error(k.out_of(
+                    format!("default has {} items; {} takes {min_items}..={max_items}", items.len(), k.what),
+                    "adjust the default or the size limits".into(),
+                ));
+            }
+        }
+        Some(_) => r.wrong_type(k.default_node?, "a list", &format!("{}.default", k.what)),
+        None => {}
+    }
+    Some(ParamKind::List { options: opts, min_items, max_items })
+}
+
+fn derived(r: &mut Reader, k: &Spec) -> Option<ParamKind> {
+    let Some(n) = k.c.get("expression") else {
+        if k.c.fields.is_none() {
+            r.error(
+                Diagnostic::error(Code::MissingField, k.key.span.clone(), format!("derived {} has no `constraints.expression`", k.what))
+                    .with_label("derived parameters are computed")
+                    .with_help("add e.g. `constraints: {expression: \"n_items * 2\"}`"),
+            );
+        }
+        return None;
+    };
+    let expression = r.template(n, &k.field("expression"))?;
+    Some(ParamKind::Derived { expression })
 }
 
 fn options(r: &mut Reader, node: &Node, what: &str) -> Option<Vec<Json>> {
