@@ -173,15 +173,24 @@ fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
 /// of forking, confining, limiting and reporting. Medians, in milliseconds.
 fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
     use crate::sandbox::pool::Shared;
-    use crate::sandbox::worker::{Limits, Mode, Run};
+    use crate::sandbox::worker::{Limits, Mode};
+    use plse_check::{Run, RunKind};
     let mode = if args.unsafe_no_sandbox { Mode::Unconfined } else { Mode::Sandboxed };
     let env = crate::pyenv::PyEnv { dir: crate::pyenv::default_dir() };
     // Memory 0: the family's own default, as in a real run.
     let shared = Shared::new(env, mode, Limits { memory_bytes: 0, ..Limits::default() })?;
     let mut exec = shared.executor();
     let source: String = args.requires.iter().map(|m| format!("import {m}\nassert {m}.__name__ == {m:?}\n")).collect();
-    let run = Run { name: "noop".into(), kind: "python", source: Some(source), filename: Some("test_sample.py".into()), command: None };
-    let once = |exec: &mut crate::sandbox::pool::Executor| -> Result<(f64, crate::sandbox::worker::RunResult)> {
+    let run = Run {
+        side: "sample",
+        name: "noop".into(),
+        kind: RunKind::Python,
+        source: Some(source),
+        filename: Some("test_sample.py".into()),
+        command: None,
+        expect_failure: false,
+    };
+    let once = |exec: &mut crate::sandbox::pool::Executor| -> Result<(f64, plse_check::RunResult)> {
         let t = Instant::now();
         let r = exec.run(&args.requires, &[], std::slice::from_ref(&run))?.pop().ok_or_else(|| anyhow::anyhow!("no result"))?;
         anyhow::ensure!(r.ok, "the no-op sample failed: {}", r.stderr);

@@ -178,7 +178,7 @@ pub struct ExecArgs {
     #[arg(long)]
     pub memory_mb: Option<u64>,
     /// Lint rule prefixes that reject a sample (comma-separated); other findings are recorded.
-    #[arg(long, value_delimiter = ',', default_value = plse_render::lint::REJECT_RULES)]
+    #[arg(long, value_delimiter = ',', default_value = plse_check::REJECT_RULES)]
     pub reject_rules: Vec<String>,
     /// Run pattern code WITHOUT the sandbox (no namespaces, no uid drop, no Landlock or
     /// seccomp). Only for patterns you trust, on machines where root is not available.
@@ -260,7 +260,7 @@ pub struct LintArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Seeds rendered per pattern.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = plse_check::CI_SEEDS, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
     /// Treat warnings as failures.
     #[arg(long)]

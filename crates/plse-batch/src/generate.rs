@@ -30,7 +30,7 @@ use crate::discover::{load_library, pattern_files};
 use crate::pyenv::Tier;
 use crate::report::table;
 use crate::store::{Accepted, Cursor, Export, Rejected, Store};
-use crate::validate::Verdict;
+use plse_check::{StageName, Verdict};
 use plse_render::imports::pattern_modules;
 
 /// Files written to the output directory.
@@ -269,7 +269,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
                 (Err(e), _, _) => Err(("render".to_owned(), e.clone(), no_extra())),
                 (Ok(_), None, Some(early)) => Err(early.reject()),
                 (Ok(_), Some(v), _) if !v.ok => {
-                    let first = v.stages.iter().find(|s| !s.ok).map_or("validation", |s| s.stage);
+                    let first = v.stages.iter().find(|s| !s.ok).map_or("validation", |s| s.stage.as_str());
                     Err((first.to_owned(), v.reason().unwrap_or_default(), no_extra()))
                 }
                 (Ok(d), Some(_), _) => dedup.check_and_insert(task, &d.row.id, &d.row.dedup_text()).map_err(|e| {
@@ -280,7 +280,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
             };
             if let Some(v) = &verdict {
                 for st in &v.stages {
-                    stage_rows.push((pid.clone(), st.stage.to_owned(), st.ok, st.duration_ms));
+                    stage_rows.push((pid.clone(), st.stage.as_str().to_owned(), st.ok, st.duration_ms));
                 }
             }
             match outcome {
@@ -417,17 +417,17 @@ struct AcceptedRow {
 fn outcomes(v: &Verdict) -> Vec<StageOutcome> {
     v.stages
         .iter()
-        .filter(|s| s.stage != "render")
-        .map(|s| StageOutcome { stage: s.stage.to_owned(), side: s.side.map(str::to_owned), ok: s.ok, message: s.message.clone() })
+        .filter(|s| s.stage != StageName::Render)
+        .map(|s| StageOutcome { stage: s.stage.as_str().to_owned(), side: s.side.map(str::to_owned), ok: s.ok, message: s.message.clone() })
         .collect()
 }
 
 /// The verification block of an accepted row.
 fn verification(v: &Verdict, task: Task) -> Verification {
     let mut verified: Vec<String> = Vec::new();
-    for s in v.stages.iter().filter(|s| s.stage != "render") {
-        if !verified.iter().any(|x| x == s.stage) {
-            verified.push(s.stage.to_owned());
+    for s in v.stages.iter().filter(|s| s.stage != StageName::Render) {
+        if !verified.iter().any(|x| x == s.stage.as_str()) {
+            verified.push(s.stage.as_str().to_owned());
         }
     }
     verified.push("dedup".to_owned());

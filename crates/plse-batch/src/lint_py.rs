@@ -64,8 +64,3 @@ pub fn lint(ruff: &Path, codes: &[&str]) -> Result<Vec<Vec<Finding>>> {
     }
     Ok((0..codes.len()).map(|i| by_file.remove(&i).unwrap_or_default()).collect())
 }
-
-/// Findings whose code starts with one of `reject` prefixes.
-pub fn rejecting<'a>(findings: &'a [Finding], reject: &[String]) -> Vec<&'a Finding> {
-    findings.iter().filter(|f| plse_render::lint::rejects(reject, &f.code)).collect()
-}

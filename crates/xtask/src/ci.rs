@@ -17,6 +17,8 @@ const WASM_CRATES: &[&str] = &[
     "-p",
     "plse-dataset",
     "-p",
+    "plse-check",
+    "-p",
     "plse-wasm-probe",
     "-p",
     "plse-web",
