@@ -4,12 +4,11 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 
+use plse_dataset::entry::{EntryError, Rendered, Request, TaskChoice, render_loaded};
 use plse_dataset::markdown::row_text;
-use plse_dataset::{Task, draw, draw_as, preference};
-use plse_render::Prepared;
+use plse_dataset::{Drawn, preference};
 use plse_render::text::sample_text;
-use plse_sampling::Overrides;
-use plse_schema::{Library, category_of, did_you_mean};
+use plse_schema::{Library, LoadedFile, category_of, did_you_mean};
 
 use crate::cli::RenderArgs;
 use crate::discover::{is_pattern_file, load_file, load_library, pattern_files, rel_path};
@@ -17,69 +16,65 @@ use crate::report::print_diagnostics;
 
 /// Runs `render`. Returns the process exit code.
 pub fn run(args: &RenderArgs) -> Result<i32> {
+    let (file, category) = target(args)?;
+    print_diagnostics(&file, &[]);
+    let task = match args.task {
+        Some(task) => TaskChoice::Forced(task),
+        None => TaskChoice::Scheduled(&args.tasks),
+    };
+    let req = Request { name: "", bytes: &[], category: &category, seed: args.seed, index: args.index, params: &args.params, task };
+    let rendered = render_loaded(file, &req);
+    match &rendered.outcome {
+        Ok(drawn) => print(args, &rendered, drawn),
+        Err(e) => report(&rendered, e),
+    }
+}
+
+/// The file to render and its category: a path (anywhere), or a pattern id of the library.
+fn target(args: &RenderArgs) -> Result<(LoadedFile, String)> {
     let root = &args.library.patterns;
     let target = Path::new(&args.target);
-    let (file, category) = if target.is_file() || is_pattern_file(target) {
-        let file = load_file(target)?;
-        (file, category_of(&rel_path(root, target)))
-    } else {
-        let lib = load_library(root, &pattern_files(root)?)?;
-        match lib.find(&args.target) {
-            Some((e, _)) => (e.file.clone(), e.category.clone()),
-            None => return Err(unknown_id(&lib, &args.target)),
+    if target.is_file() || is_pattern_file(target) {
+        return Ok((load_file(target)?, category_of(&rel_path(root, target))));
+    }
+    let lib = load_library(root, &pattern_files(root)?)?;
+    match lib.find(&args.target) {
+        Some((e, _)) => Ok((e.file.clone(), e.category.clone())),
+        None => Err(unknown_id(&lib, &args.target)),
+    }
+}
+
+/// Why nothing was rendered, with the exit code: 1 for problems in the pattern, 2 for usage.
+fn report(rendered: &Rendered, e: &EntryError) -> Result<i32> {
+    match e {
+        EntryError::NotLoaded => {
+            eprintln!("error: {} has errors; nothing rendered", rendered.file.source.name());
+            Ok(1)
         }
-    };
-    print_diagnostics(&file, &[]);
-    let Some(pattern) = &file.pattern else {
-        eprintln!("error: {} has errors; nothing rendered", file.source.name());
-        return Ok(1);
-    };
-    let overrides = match Overrides::parse(pattern, &args.params) {
-        Ok(o) => o,
-        Err(e) => {
+        EntryError::Prepare(e) => Err(anyhow!("{e}")),
+        EntryError::Render(_) => {
+            print_diagnostics(&rendered.file, &rendered.diagnostic().into_iter().collect::<Vec<_>>());
+            Ok(1)
+        }
+        EntryError::Overrides(_) | EntryError::Unsupported { .. } | EntryError::Contradicts(_) | EntryError::NoTask { .. } => {
             eprintln!("error: {e}");
-            return Ok(2);
+            Ok(2)
         }
-    };
-    let prepared = Prepared::new(pattern, &category).map_err(|e| anyhow!("{e}"))?;
-    let drawn = match args.task {
-        Some(task) => {
-            if !Task::supported(pattern, &category).contains(&task) {
-                let names: Vec<&str> = Task::supported(pattern, &category).iter().map(|t| t.as_str()).collect();
-                eprintln!("error: `{}` cannot be drawn as `{task}`; it supports: {}", pattern.pattern_id, names.join(", "));
-                return Ok(2);
-            }
-            if Task::from_overrides(pattern, &overrides).is_some_and(|t| t != task) {
-                eprintln!("error: --task {task} contradicts --param {}", plse_schema::PAIRED_PARAM);
-                return Ok(2);
-            }
-            Some(draw_as(&prepared, args.seed, args.index, task, &overrides))
-        }
-        None => draw(&prepared, &category, args.seed, args.index, &args.tasks, &overrides),
-    };
-    let Some(drawn) = drawn else {
-        eprintln!("error: the task mix `{}` gives `{}` no task", args.tasks.spec(), pattern.pattern_id);
-        return Ok(2);
-    };
-    let drawn = match drawn {
-        Ok(d) => d,
-        Err(e) => {
-            print_diagnostics(&file, &[e.to_diagnostic(pattern, &file.source)]);
-            return Ok(1);
-        }
-    };
+    }
+}
+
+fn print(args: &RenderArgs, rendered: &Rendered, drawn: &Drawn) -> Result<i32> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&drawn.sample)?);
     } else if args.row {
         println!("{}", serde_json::to_string(&drawn.row)?);
     } else if args.preference {
-        match preference(&drawn.sample) {
-            Some(p) => println!("{}", serde_json::to_string(&p)?),
-            None => {
-                eprintln!("error: `{}` is not a paired pattern: it has no preference pair", pattern.pattern_id);
-                return Ok(2);
-            }
-        }
+        let Some(p) = preference(&drawn.sample) else {
+            let id = rendered.pattern().map_or("", |p| p.pattern_id.as_str());
+            eprintln!("error: `{id}` is not a paired pattern: it has no preference pair");
+            return Ok(2);
+        };
+        println!("{}", serde_json::to_string(&p)?);
     } else {
         print!("{}", sample_text(&drawn.sample));
         print!("{}", row_text(&drawn.row));
