@@ -12,14 +12,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use serde_json::json;
 
 use plse_dataset::{Drawn, StageOutcome, Task, TaskDeduper, Verification, draw_as, preference};
-use plse_dedup::{Duplicate, Params};
+use plse_dedup::{Duplicate, Fingerprint, Params};
 use plse_release::decontam::{Hit, Index};
 use plse_render::{Prepared, Sample};
 use plse_sampling::Overrides;
@@ -42,39 +41,88 @@ pub const PREFERENCE: &str = "preference.jsonl";
 
 const REST: &str = "*";
 
+/// Where a candidate ended: a validation stage, or one of the generator's own. Stored and
+/// written (rejects, stage statistics) under the same names as ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// A stage of the check plan (`plse-check`).
+    Check(StageName),
+    /// The sample could not be rendered.
+    Render,
+    /// It matches a benchmark item.
+    Decontamination,
+    /// Same normalised text as an accepted row of its task.
+    DedupExact,
+    /// Near-duplicate of an accepted row of its task.
+    DedupNear,
+    /// No verdict came back.
+    Validation,
+}
+
+impl Stage {
+    /// The dedup stage in the stage statistics (exact and near together).
+    const DEDUP: &'static str = "dedup";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Check(s) => s.as_str(),
+            Self::Render => "render",
+            Self::Decontamination => "decontamination",
+            Self::DedupExact => "dedup-exact",
+            Self::DedupNear => "dedup-near",
+            Self::Validation => "validation",
+        }
+    }
+
+    fn is_dedup(self) -> bool {
+        matches!(self, Self::DedupExact | Self::DedupNear)
+    }
+}
+
+/// A rejection: stage, reason and extra fields of the reject record.
+struct Rejection {
+    stage: Stage,
+    reason: String,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Rejection {
+    fn new(stage: Stage, reason: String) -> Self {
+        Self { stage, reason, extra: serde_json::Map::new() }
+    }
+
+    fn duplicate(d: Duplicate) -> Self {
+        match d {
+            Duplicate::Exact { of } => Self::new(Stage::DedupExact, format!("same normalised code as {of}")),
+            Duplicate::Near { of, similarity } => {
+                Self::new(Stage::DedupNear, format!("near-duplicate of {of} (Jaccard ≈ {similarity:.2})"))
+            }
+        }
+    }
+
+    fn contaminated(h: &Hit) -> Self {
+        let reason = format!("matches {} {} ({}: \"{}\")", h.benchmark, h.item, h.kind, h.evidence);
+        let extra = json!({ "benchmark": h.benchmark, "item": h.item, "match": h.kind, "evidence": h.evidence });
+        Self { stage: Stage::Decontamination, reason, extra: extra.as_object().cloned().unwrap_or_default() }
+    }
+
+    fn failed(v: &Verdict) -> Self {
+        let stage = v.stages.iter().find(|s| !s.ok).map_or(Stage::Validation, |s| Stage::Check(s.stage));
+        Self::new(stage, v.reason().unwrap_or_default())
+    }
+}
+
 /// One drawn candidate of a batch.
 struct Candidate {
     src: usize,
     index: u64,
     task: Task,
     drawn: Result<Drawn, String>,
+    /// What the dedup index compares, computed once: checked before validation, inserted
+    /// on acceptance.
+    fingerprint: Option<Fingerprint>,
     /// Why it is rejected before validation, if it is.
-    early: Option<Early>,
-}
-
-/// Rejections decided before the sandbox runs anything.
-enum Early {
-    /// It duplicates an accepted row of its task.
-    Dup(Duplicate),
-    /// Its text matches a benchmark item.
-    Contaminated(Hit),
-}
-
-impl Early {
-    /// (stage, reason, extra fields of the reject record).
-    fn reject(&self) -> (String, String, serde_json::Value) {
-        match self {
-            Self::Dup(d) => {
-                let (stage, reason) = dup_reason(d.clone());
-                (stage, reason, json!({}))
-            }
-            Self::Contaminated(h) => (
-                "decontamination".to_owned(),
-                format!("matches {} {} ({}: \"{}\")", h.benchmark, h.item, h.kind, h.evidence),
-                json!({ "benchmark": h.benchmark, "item": h.item, "match": h.kind, "evidence": h.evidence }),
-            ),
-        }
-    }
+    early: Option<Rejection>,
 }
 
 struct Source<'a> {
@@ -84,15 +132,78 @@ struct Source<'a> {
     bucket: String,
 }
 
+/// What the run draws from and how much of each bucket it needs.
+struct Plan<'a> {
+    sources: Vec<Source<'a>>,
+    targets: BTreeMap<String, u64>,
+    need: BTreeMap<String, u64>,
+    /// Per source: its tie-break rank, drawn from the seed.
+    ranks: Vec<String>,
+}
+
+/// What a run knows between batches (rebuilt from the store on --resume).
+struct State {
+    dedup: TaskDeduper,
+    cursors: HashMap<String, Cursor>,
+    accepted_in: BTreeMap<String, u64>,
+    rejected: u64,
+}
+
+/// One batch's results, on their way to the store in one transaction.
+#[derive(Default)]
+struct Records {
+    accepted: Vec<AcceptedRow>,
+    rejected: Vec<(String, u64, String, String, String)>,
+    stages: Vec<(String, String, bool, f64)>,
+    touched: Vec<String>,
+}
+
 /// Runs `generate`. Returns the process exit code.
 pub fn run(args: &GenerateArgs) -> Result<i32> {
     let root = &args.library.patterns;
     let lib = load_library(root, &pattern_files(root)?)?;
+    let plan = plan(args, &lib)?;
+    let mut store = open_store(args, &plan, &lib)?;
+    let benchmarks = crate::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
+    let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
+    let ctx = crate::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
+    let mut state = resume(args, &plan, &store)?;
+    let progress = Progress::new(args.count, store.accepted_count()?);
+    let started = Instant::now();
+    loop {
+        let total = store.accepted_count()?;
+        if total >= args.count {
+            break;
+        }
+        let Some(batch) = schedule(&plan, &state) else {
+            return finish(&store, args, &plan.sources, &state, started, false);
+        };
+        let candidates = draw_batch(args, &plan, &state, &decon, &batch);
+        let verdicts = validate_batch(&ctx, &plan, &candidates)?;
+        let records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
+        commit(&mut store, &state, &records)?;
+        progress.update(total + records.accepted.len() as u64, state.rejected);
+    }
+    progress.done();
+    finish(&store, args, &plan.sources, &state, started, true)
+}
+
+/// The usable patterns (those with a task under the mix and their tiers allowed), the
+/// category targets and each bucket's need.
+fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library) -> Result<Plan<'a>> {
     let broken = lib.entries.iter().filter(|e| e.file.has_errors()).count();
     if broken > 0 {
         eprintln!("warning: {broken} pattern file(s) have errors and are left out; run `plse-batch lint`");
     }
     let targets = parse_targets(&args.category_target)?;
+    let sources = sources(args, lib, &targets)?;
+    let need = need(args, &sources, &targets)?;
+    let ranks =
+        sources.iter().map(|s| plse_sampling::rng::hex_digest(format!("{}\0{}", args.seed, s.pattern.pattern_id).as_bytes(), 16)).collect();
+    Ok(Plan { sources, targets, need, ranks })
+}
+
+fn sources<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, targets: &BTreeMap<String, u64>) -> Result<Vec<Source<'a>>> {
     let mut sources = Vec::new();
     let mut left_out = Vec::new();
     let allowed: Vec<Tier> = args.tiers.iter().flat_map(|t| t.expand()).collect();
@@ -118,14 +229,19 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         eprintln!("note: {} pattern(s) need the `{tier}` tier, which --tiers leaves out (add `--tiers all` to include them)", ids.len());
     }
     if sources.is_empty() {
-        bail!("no usable patterns in {} for --tasks {}", root.display(), args.tasks.spec());
+        bail!("no usable patterns in {} for --tasks {}", args.library.patterns.display(), args.tasks.spec());
     }
+    Ok(sources)
+}
+
+/// Samples each bucket needs: the targeted categories, and the rest of the count.
+fn need(args: &GenerateArgs, sources: &[Source<'_>], targets: &BTreeMap<String, u64>) -> Result<BTreeMap<String, u64>> {
     let mut need: BTreeMap<String, u64> = BTreeMap::new();
     let targeted: u64 = targets.values().sum();
     if targeted > args.count {
         bail!("category targets add up to {targeted}, more than --count {}", args.count);
     }
-    for (cat, n) in &targets {
+    for (cat, n) in targets {
         if !sources.iter().any(|s| &s.category == cat) {
             bail!("--category-target {cat}: no pattern has that category");
         }
@@ -137,13 +253,17 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         }
         need.insert(REST.to_owned(), args.count - targeted);
     }
+    Ok(need)
+}
 
+/// Opens the run's store: a new run, the same run to continue (`--resume`) or to export again.
+fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) -> Result<Store> {
     let out = &args.out;
     let mut store = Store::open(out)?;
-    let ids: Vec<String> = sources.iter().map(|s| format!("{}@{}", s.pattern.pattern_id, s.pattern.version)).collect();
-    let config = json!({ "seed": args.seed, "count": args.count, "targets": targets, "patterns": ids,
+    let ids: Vec<String> = plan.sources.iter().map(|s| format!("{}@{}", s.pattern.pattern_id, s.pattern.version)).collect();
+    let config = json!({ "seed": args.seed, "count": args.count, "targets": plan.targets, "patterns": ids,
         "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT,
-        "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": root.display().to_string(),
+        "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": args.library.patterns.display().to_string(),
         "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>() })
     .to_string();
     match store.config()? {
@@ -157,20 +277,20 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
         _ => store.start(&config)?,
     }
     if store.library()?.is_empty() {
-        store.record_library(&library_entries(&lib))?;
+        store.record_library(&library_entries(lib))?;
     }
-    let benchmarks = crate::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
-    let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
-    let ctx = crate::exec::Context::new(&args.exec, sources.iter().map(|s| s.pattern))?;
+    Ok(store)
+}
 
-    // State, rebuilt from the store on --resume.
+/// The dedup index, cursors and per-bucket counts, from what the store holds.
+fn resume(args: &GenerateArgs, plan: &Plan<'_>, store: &Store) -> Result<State> {
     let mut dedup = TaskDeduper::new(Params::with_threshold(args.dedup_threshold));
     for (id, task, text) in store.accepted_texts()? {
         let _ = dedup.check_and_insert(task, &id, &text);
     }
     let mut cursors: HashMap<String, Cursor> = store.cursors()?.into_iter().collect();
     let mut accepted_in: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &sources {
+    for s in &plan.sources {
         let c = cursors.entry(s.pattern.pattern_id.clone()).or_default();
         *accepted_in.entry(s.bucket.clone()).or_default() += c.accepted;
     }
@@ -178,187 +298,218 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     if resumed > 0 {
         eprintln!("resuming: {resumed} samples already accepted");
     }
+    Ok(State { dedup, cursors, accepted_in, rejected: 0 })
+}
 
-    let ranks: Vec<String> =
-        sources.iter().map(|s| plse_sampling::rng::hex_digest(format!("{}\0{}", args.seed, s.pattern.pattern_id).as_bytes(), 16)).collect();
-    let progress = Progress::new(args.count, resumed);
-    // Fixed, not derived from --jobs: the schedule (and so the dataset) must not depend on it.
-    let batch_size = 64;
-    let started = Instant::now();
-    let mut rejected_total = 0u64;
-    loop {
-        let total: u64 = store.accepted_count()?;
-        if total >= args.count {
-            break;
-        }
-        // The batch: for each bucket with remaining need, candidates round-robin over its
-        // active patterns, fewest accepted first, drawing a little more than needed.
-        let mut batch: Vec<(usize, u64)> = Vec::new();
-        let mut next: HashMap<usize, u64> = HashMap::new();
-        for (bucket, want) in &need {
-            let remaining = want.saturating_sub(*accepted_in.get(bucket).unwrap_or(&0));
-            if remaining == 0 {
-                continue;
-            }
-            let mut active: Vec<usize> = (0..sources.len())
-                .filter(|&i| &sources[i].bucket == bucket && cursors[&sources[i].pattern.pattern_id].quarantined.is_none())
-                .collect();
-            if active.is_empty() {
-                eprintln!(
-                    "error: no pattern is left to fill `{}` ({remaining} samples short)",
-                    if bucket == REST { "the rest of the run" } else { bucket }
-                );
-                return finish(&store, out, args, &sources, &cursors, &dedup, started, false);
-            }
-            // Fewest accepted first; ties in an order drawn from the seed, so a run shorter than
-            // the library samples patterns from every category, not the first ones by path.
-            active.sort_by_key(|&i| (cursors[&sources[i].pattern.pattern_id].accepted, &ranks[i]));
-            let draw = (remaining as usize + remaining as usize / 2 + 1).min(batch_size);
-            for k in 0..draw {
-                let i = active[k % active.len()];
-                let idx = next.entry(i).or_insert(cursors[&sources[i].pattern.pattern_id].next_index);
-                batch.push((i, *idx));
-                *idx += 1;
-            }
-        }
-        // Render (failures are rejects of stage `render`); candidates that duplicate an accepted
-        // sample are rejected before the costly sandbox; the rest are validated in parallel.
-        let candidates: Vec<Candidate> = batch
-            .iter()
-            .map(|&(src, index)| {
-                let s = &sources[src];
-                // Sources all have a task with weight > 0, so the mix always chooses one.
-                let task = args.tasks.choose(s.pattern, &s.category, args.seed, index).unwrap_or(Task::Write);
-                let drawn = draw_as(&s.prepared, args.seed, index, task, &Overrides::none()).map_err(|e| e.to_string());
-                let early = drawn
-                    .as_ref()
-                    .ok()
-                    .and_then(|d| dedup.check(task, &d.row.dedup_text()).err().map(Early::Dup).or_else(|| contamination(&decon, d)));
-                Candidate { src, index, task, drawn, early }
-            })
-            .collect();
-        let ok_samples: Vec<(&Pattern, &Sample)> = candidates
-            .iter()
-            .filter(|c| c.early.is_none())
-            .filter_map(|c| c.drawn.as_ref().ok().map(|d| (sources[c.src].pattern, &d.sample)))
-            .collect();
-        let mut verdicts = ctx.validate_all(&ok_samples)?.into_iter();
+/// Fixed, not derived from --jobs: the schedule (and so the dataset) must not depend on it.
+const BATCH_SIZE: usize = 64;
 
-        // Accept in schedule order.
-        let mut acc_rows: Vec<AcceptedRow> = Vec::new();
-        let mut rej_rows: Vec<(String, u64, String, String, String)> = Vec::new();
-        let mut stage_rows: Vec<(String, String, bool, f64)> = Vec::new();
-        let mut touched: Vec<String> = Vec::new();
-        let mut total_now = total;
-        for Candidate { src: i, index: idx, task, drawn: r, early } in candidates {
-            let src = &sources[i];
-            let pid = src.pattern.pattern_id.clone();
-            let verdict = if r.is_ok() && early.is_none() { verdicts.next() } else { None };
-            let bucket_left = need[&src.bucket].saturating_sub(*accepted_in.get(&src.bucket).unwrap_or(&0));
-            if total_now >= args.count || bucket_left == 0 || cursors[&pid].quarantined.is_some() {
-                continue; // not consumed: validated but surplus
-            }
-            let cursor = cursors.get_mut(&pid).unwrap_or_else(|| unreachable!());
-            cursor.next_index = cursor.next_index.max(idx + 1);
-            cursor.attempts += 1;
-            if !touched.contains(&pid) {
-                touched.push(pid.clone());
-            }
-            let no_extra = || json!({});
-            let outcome = match (&r, &verdict, &early) {
-                (Err(e), _, _) => Err(("render".to_owned(), e.clone(), no_extra())),
-                (Ok(_), None, Some(early)) => Err(early.reject()),
-                (Ok(_), Some(v), _) if !v.ok => {
-                    let first = v.stages.iter().find(|s| !s.ok).map_or("validation", |s| s.stage.as_str());
-                    Err((first.to_owned(), v.reason().unwrap_or_default(), no_extra()))
-                }
-                (Ok(d), Some(_), _) => dedup.check_and_insert(task, &d.row.id, &d.row.dedup_text()).map_err(|e| {
-                    let (stage, reason) = dup_reason(e);
-                    (stage, reason, no_extra())
-                }),
-                (Ok(_), None, None) => Err(("validation".to_owned(), "no verdict".to_owned(), no_extra())),
-            };
-            if let Some(v) = &verdict {
-                for st in &v.stages {
-                    stage_rows.push((pid.clone(), st.stage.as_str().to_owned(), st.ok, st.duration_ms));
-                }
-            }
-            match outcome {
-                Ok(()) => {
-                    let (Ok(d), Some(v)) = (&r, &verdict) else { unreachable!() };
-                    stage_rows.push((pid.clone(), "dedup".into(), true, 0.0));
-                    cursor.accepted += 1;
-                    cursor.streak = 0;
-                    *accepted_in.entry(src.bucket.clone()).or_default() += 1;
-                    total_now += 1;
-                    let mut row = d.row.clone();
-                    row.verification = Some(verification(v, task));
-                    acc_rows.push(AcceptedRow {
-                        id: row.id.clone(),
-                        pattern_id: pid.clone(),
-                        category: src.category.clone(),
-                        task,
-                        text: row.dedup_text(),
-                        index: idx,
-                        row: serde_json::to_string(&row)?,
-                        preference: preference(&d.sample)
-                            .map(|p| (p.id.clone(), serde_json::to_string(&p)))
-                            .map(|(id, j)| j.map(|j| (id, j)))
-                            .transpose()?,
-                    });
-                }
-                Err((stage, reason, extra)) => {
-                    if stage.starts_with("dedup") {
-                        stage_rows.push((pid.clone(), "dedup".into(), false, 0.0));
-                    } else {
-                        cursor.failed += 1;
-                    }
-                    cursor.streak += 1;
-                    rejected_total += 1;
-                    let mut record = json!({ "pattern_id": pid, "category": src.category, "seed": args.seed, "index": idx, "task": task,
-                        "stage": stage, "reason": reason, "sample_id": r.as_ref().ok().map(|d| d.row.id.clone()),
-                        "stages": verdict.as_ref().map(outcomes) });
-                    if let (Some(rec), serde_json::Value::Object(extra)) = (record.as_object_mut(), extra) {
-                        rec.extend(extra);
-                    }
-                    rej_rows.push((pid.clone(), idx, stage, reason, record.to_string()));
-                }
-            }
-            quarantine(cursor);
+/// The next batch, (source, index) in schedule order: for each bucket with remaining need,
+/// candidates round-robin over its active patterns, fewest accepted first, drawing a little
+/// more than needed. `None` when a bucket has no pattern left to fill it.
+fn schedule(plan: &Plan<'_>, state: &State) -> Option<Vec<(usize, u64)>> {
+    let cursor = |i: usize| &state.cursors[&plan.sources[i].pattern.pattern_id];
+    let mut batch: Vec<(usize, u64)> = Vec::new();
+    let mut next: HashMap<usize, u64> = HashMap::new();
+    for (bucket, want) in &plan.need {
+        let remaining = want.saturating_sub(*state.accepted_in.get(bucket).unwrap_or(&0));
+        if remaining == 0 {
+            continue;
         }
-        let acc: Vec<Accepted<'_>> = acc_rows
-            .iter()
-            .map(|a| Accepted {
-                id: &a.id,
-                pattern_id: &a.pattern_id,
-                category: &a.category,
-                task: a.task,
-                index: a.index,
-                text: &a.text,
-                row: &a.row,
-                preference: a.preference.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
-            })
-            .collect();
-        let rej: Vec<Rejected<'_>> = rej_rows
-            .iter()
-            .map(|(p, idx, st, re, rec)| Rejected { pattern_id: p, index: *idx, stage: st, reason: re, record: rec })
-            .collect();
-        let cur: Vec<(&str, &Cursor)> = touched.iter().map(|p| (p.as_str(), &cursors[p])).collect();
-        let st: Vec<(&str, &str, bool, f64)> = stage_rows.iter().map(|(p, s, ok, ms)| (p.as_str(), s.as_str(), *ok, *ms)).collect();
-        store.commit(&acc, &rej, &cur, &st)?;
-        progress.update(total_now, rejected_total);
+        let mut active: Vec<usize> =
+            (0..plan.sources.len()).filter(|&i| &plan.sources[i].bucket == bucket && cursor(i).quarantined.is_none()).collect();
+        if active.is_empty() {
+            let what = if bucket == REST { "the rest of the run" } else { bucket };
+            eprintln!("error: no pattern is left to fill `{what}` ({remaining} samples short)");
+            return None;
+        }
+        // Fewest accepted first; ties in an order drawn from the seed, so a run shorter than
+        // the library samples patterns from every category, not the first ones by path.
+        active.sort_by_key(|&i| (cursor(i).accepted, &plan.ranks[i]));
+        let draw = (remaining as usize + remaining as usize / 2 + 1).min(BATCH_SIZE);
+        for k in 0..draw {
+            let i = active[k % active.len()];
+            let idx = next.entry(i).or_insert(cursor(i).next_index);
+            batch.push((i, *idx));
+            *idx += 1;
+        }
     }
-    progress.done();
-    finish(&store, out, args, &sources, &cursors, &dedup, started, true)
+    Some(batch)
+}
+
+/// Renders the batch (failures are rejects of stage `render`); candidates that duplicate an
+/// accepted row or match a benchmark are rejected before the costly sandbox.
+fn draw_batch(args: &GenerateArgs, plan: &Plan<'_>, state: &State, decon: &Index, batch: &[(usize, u64)]) -> Vec<Candidate> {
+    batch
+        .iter()
+        .map(|&(src, index)| {
+            let s = &plan.sources[src];
+            // Sources all have a task with weight > 0, so the mix always chooses one.
+            let task = args.tasks.choose(s.pattern, &s.category, args.seed, index).unwrap_or(Task::Write);
+            let drawn = draw_as(&s.prepared, args.seed, index, task, &Overrides::none()).map_err(|e| e.to_string());
+            let fingerprint = drawn.as_ref().ok().map(|d| state.dedup.fingerprint(&d.row.dedup_text()));
+            let early = match (&drawn, &fingerprint) {
+                (Ok(d), Some(fp)) => {
+                    state.dedup.check_fingerprint(task, fp).err().map(Rejection::duplicate).or_else(|| contamination(decon, d))
+                }
+                _ => None,
+            };
+            Candidate { src, index, task, drawn, fingerprint, early }
+        })
+        .collect()
+}
+
+/// The verdicts of the candidates that reach validation, in order.
+fn validate_batch(ctx: &crate::exec::Context, plan: &Plan<'_>, candidates: &[Candidate]) -> Result<std::vec::IntoIter<Verdict>> {
+    let samples: Vec<(&Pattern, &Sample)> = candidates
+        .iter()
+        .filter(|c| c.early.is_none())
+        .filter_map(|c| c.drawn.as_ref().ok().map(|d| (plan.sources[c.src].pattern, &d.sample)))
+        .collect();
+    Ok(ctx.validate_all(&samples)?.into_iter())
+}
+
+/// Accepts or rejects the batch's candidates in schedule order, up to the count and each
+/// bucket's need; surplus candidates are left unconsumed.
+fn accept(
+    args: &GenerateArgs,
+    plan: &Plan<'_>,
+    state: &mut State,
+    candidates: Vec<Candidate>,
+    mut verdicts: std::vec::IntoIter<Verdict>,
+    mut total: u64,
+) -> Result<Records> {
+    let mut records = Records::default();
+    for c in candidates {
+        let src = &plan.sources[c.src];
+        let pid = src.pattern.pattern_id.clone();
+        let verdict = if c.drawn.is_ok() && c.early.is_none() { verdicts.next() } else { None };
+        let bucket_left = plan.need[&src.bucket].saturating_sub(*state.accepted_in.get(&src.bucket).unwrap_or(&0));
+        if total >= args.count || bucket_left == 0 || state.cursors[&pid].quarantined.is_some() {
+            continue; // not consumed: validated but surplus
+        }
+        let cursor = state.cursors.get_mut(&pid).unwrap_or_else(|| unreachable!());
+        cursor.next_index = cursor.next_index.max(c.index + 1);
+        cursor.attempts += 1;
+        if !records.touched.contains(&pid) {
+            records.touched.push(pid.clone());
+        }
+        if let Some(v) = &verdict {
+            records.stages.extend(v.stages.iter().map(|st| (pid.clone(), st.stage.as_str().to_owned(), st.ok, st.duration_ms)));
+        }
+        match judge(&mut state.dedup, &c, verdict.as_ref()) {
+            Ok(()) => {
+                let (Ok(d), Some(v)) = (&c.drawn, &verdict) else { unreachable!() };
+                records.stages.push((pid.clone(), Stage::DEDUP.into(), true, 0.0));
+                let cursor = state.cursors.get_mut(&pid).unwrap_or_else(|| unreachable!());
+                cursor.accepted += 1;
+                cursor.streak = 0;
+                *state.accepted_in.entry(src.bucket.clone()).or_default() += 1;
+                total += 1;
+                records.accepted.push(accepted_row(&pid, &src.category, &c, d, v)?);
+            }
+            Err(rejection) => {
+                let cursor = state.cursors.get_mut(&pid).unwrap_or_else(|| unreachable!());
+                if rejection.stage.is_dedup() {
+                    records.stages.push((pid.clone(), Stage::DEDUP.into(), false, 0.0));
+                } else {
+                    cursor.failed += 1;
+                }
+                cursor.streak += 1;
+                state.rejected += 1;
+                records.rejected.push(reject_record(args, &pid, &src.category, &c, verdict.as_ref(), rejection));
+            }
+        }
+        quarantine(state.cursors.get_mut(&pid).unwrap_or_else(|| unreachable!()));
+    }
+    Ok(records)
+}
+
+/// A candidate's fate: rejected (render, early, validation, or as a duplicate of a row
+/// accepted earlier in this batch), or accepted into the dedup index.
+fn judge(dedup: &mut TaskDeduper, c: &Candidate, verdict: Option<&Verdict>) -> Result<(), Rejection> {
+    match (&c.drawn, verdict, &c.early) {
+        (Err(e), _, _) => Err(Rejection::new(Stage::Render, e.clone())),
+        (Ok(_), None, Some(early)) => Err(Rejection { stage: early.stage, reason: early.reason.clone(), extra: early.extra.clone() }),
+        (Ok(_), Some(v), _) if !v.ok => Err(Rejection::failed(v)),
+        (Ok(d), Some(_), _) => match &c.fingerprint {
+            Some(fp) => dedup.check_and_insert_fingerprint(c.task, &d.row.id, fp.clone()).map_err(Rejection::duplicate),
+            None => Err(Rejection::new(Stage::Validation, "no fingerprint".to_owned())),
+        },
+        (Ok(_), None, None) => Err(Rejection::new(Stage::Validation, "no verdict".to_owned())),
+    }
+}
+
+fn accepted_row(pid: &str, category: &str, c: &Candidate, d: &Drawn, v: &Verdict) -> Result<AcceptedRow> {
+    let mut row = d.row.clone();
+    row.verification = Some(verification(v, c.task));
+    let preference = match preference(&d.sample) {
+        Some(p) => Some((p.id.clone(), serde_json::to_string(&p)?)),
+        None => None,
+    };
+    Ok(AcceptedRow {
+        id: row.id.clone(),
+        pattern_id: pid.to_owned(),
+        category: category.to_owned(),
+        task: c.task,
+        text: row.dedup_text(),
+        index: c.index,
+        row: serde_json::to_string(&row)?,
+        preference,
+    })
+}
+
+fn reject_record(
+    args: &GenerateArgs,
+    pid: &str,
+    category: &str,
+    c: &Candidate,
+    verdict: Option<&Verdict>,
+    r: Rejection,
+) -> (String, u64, String, String, String) {
+    let stage = r.stage.as_str();
+    let mut record = json!({ "pattern_id": pid, "category": category, "seed": args.seed, "index": c.index, "task": c.task,
+        "stage": stage, "reason": r.reason, "sample_id": c.drawn.as_ref().ok().map(|d| d.row.id.clone()),
+        "stages": verdict.map(outcomes) });
+    if let Some(rec) = record.as_object_mut() {
+        rec.extend(r.extra);
+    }
+    (pid.to_owned(), c.index, stage.to_owned(), r.reason, record.to_string())
+}
+
+/// The batch's rows, rejects, cursors and stage statistics, in one transaction.
+fn commit(store: &mut Store, state: &State, r: &Records) -> Result<()> {
+    let acc: Vec<Accepted<'_>> = r
+        .accepted
+        .iter()
+        .map(|a| Accepted {
+            id: &a.id,
+            pattern_id: &a.pattern_id,
+            category: &a.category,
+            task: a.task,
+            index: a.index,
+            text: &a.text,
+            row: &a.row,
+            preference: a.preference.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
+        })
+        .collect();
+    let rej: Vec<Rejected<'_>> = r
+        .rejected
+        .iter()
+        .map(|(p, idx, st, re, rec)| Rejected { pattern_id: p, index: *idx, stage: st, reason: re, record: rec })
+        .collect();
+    let cur: Vec<(&str, &Cursor)> = r.touched.iter().map(|p| (p.as_str(), &state.cursors[p])).collect();
+    let st: Vec<(&str, &str, bool, f64)> = r.stages.iter().map(|(p, s, ok, ms)| (p.as_str(), s.as_str(), *ok, *ms)).collect();
+    store.commit(&acc, &rej, &cur, &st)
 }
 
 /// The benchmark item a candidate's exchange matches, if any.
-fn contamination(index: &Index, d: &Drawn) -> Option<Early> {
+fn contamination(index: &Index, d: &Drawn) -> Option<Rejection> {
     if index.is_empty() {
         return None;
     }
     let text: Vec<&str> = d.row.messages.iter().map(|m| m.content.as_str()).collect();
-    index.check(&text.join("\n")).map(Early::Contaminated)
+    index.check(&text.join("\n")).as_ref().map(Rejection::contaminated)
 }
 
 /// Every usable pattern file of the library with its hash, for the run's record.
@@ -372,13 +523,6 @@ pub fn library_entries(lib: &plse_schema::Library) -> Vec<plse_release::LibraryE
             sha256: plse_sampling::rng::hex_digest(e.file.source.text().as_bytes(), 64),
         })
         .collect()
-}
-
-fn dup_reason(d: Duplicate) -> (String, String) {
-    match d {
-        Duplicate::Exact { of } => ("dedup-exact".to_owned(), format!("same normalised code as {of}")),
-        Duplicate::Near { of, similarity } => ("dedup-near".to_owned(), format!("near-duplicate of {of} (Jaccard ≈ {similarity:.2})")),
-    }
 }
 
 /// Takes a pattern out of the run when it keeps failing or stops yielding new samples.
@@ -430,7 +574,7 @@ fn verification(v: &Verdict, task: Task) -> Verification {
             verified.push(s.stage.as_str().to_owned());
         }
     }
-    verified.push("dedup".to_owned());
+    verified.push(Stage::DEDUP.to_owned());
     Verification {
         verified,
         stages: outcomes(v),
@@ -439,17 +583,8 @@ fn verification(v: &Verdict, task: Task) -> Verification {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    store: &Store,
-    out: &Path,
-    args: &GenerateArgs,
-    sources: &[Source<'_>],
-    cursors: &HashMap<String, Cursor>,
-    dedup: &TaskDeduper,
-    started: Instant,
-    complete: bool,
-) -> Result<i32> {
+fn finish(store: &Store, args: &GenerateArgs, sources: &[Source<'_>], state: &State, started: Instant, complete: bool) -> Result<i32> {
+    let out = &args.out;
     let dataset = out.join(DATASET);
     let mut written = 0;
     crate::atomic::write_with(&dataset, |w| {
@@ -462,7 +597,7 @@ fn finish(
         pairs = store.export(Export::Preference, w)?;
         Ok(())
     })?;
-    print_summary(store, sources, cursors, dedup, started.elapsed())?;
+    print_summary(store, sources, state, started.elapsed())?;
     println!(
         "wrote {written} rows to {} ({pairs} preference pairs: {}; rejects: {})",
         dataset.display(),
@@ -485,15 +620,11 @@ fn finish(
     Ok(0)
 }
 
-fn print_summary(
-    store: &Store,
-    sources: &[Source<'_>],
-    cursors: &HashMap<String, Cursor>,
-    dedup: &TaskDeduper,
-    elapsed: Duration,
-) -> Result<()> {
+fn print_summary(store: &Store, sources: &[Source<'_>], state: &State, elapsed: Duration) -> Result<()> {
+    let cursors = &state.cursors;
+    let dedup = &state.dedup;
     let stages = store.stage_counts()?;
-    let names = ["artifact", "lint", "syntax", "security", "tests", "expected-output", "defect-shown", "dedup"];
+    let names: Vec<&str> = StageName::CHECKS.iter().map(|s| s.as_str()).chain([Stage::DEDUP]).collect();
     let rate = |pid: &str, stage: &str| -> String {
         let (p, f) =
             stages.iter().filter(|c| c.pattern_id == pid && c.stage == stage).fold((0, 0), |(a, b), c| (a + c.passed, b + c.failed));
@@ -512,7 +643,7 @@ fn print_summary(
         rows.push(row);
     }
     let mut header = vec!["CATEGORY", "PATTERN", "ACCEPTED", "TRIED"];
-    header.extend(names);
+    header.extend(&names);
     header.push("NOTE");
     println!("\n{}", table(&header, &rows));
     let cat_rows: Vec<Vec<String>> = by_cat
