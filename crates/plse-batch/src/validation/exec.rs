@@ -13,11 +13,11 @@ use plse_render::imports::pattern_modules;
 use plse_schema::{ArtifactKind, Pattern};
 
 use crate::cli::ExecArgs;
-use crate::lint_py;
-use crate::pyenv::{PyEnv, Tier, default_dir, setup};
-use crate::sandbox::pool::Shared;
-use crate::sandbox::worker::{Limits, Mode};
-use crate::validate::{Settings, validate};
+use crate::validation::lint_py;
+use crate::validation::pyenv::{PyEnv, Tier, default_dir, setup};
+use crate::validation::sandbox::pool::Shared;
+use crate::validation::sandbox::worker::{Limits, Mode};
+use crate::validation::validate::{Settings, validate};
 use plse_check::Verdict;
 
 /// One sample to validate: its place in the batch, pattern, plan and lint findings per side.
@@ -34,7 +34,7 @@ pub struct Context {
     /// Parallel workers.
     pub jobs: usize,
     /// Executors between batches: their warm workers serve the whole run.
-    idle: std::sync::Mutex<Vec<crate::sandbox::pool::Executor>>,
+    idle: std::sync::Mutex<Vec<crate::validation::sandbox::pool::Executor>>,
 }
 
 impl Context {

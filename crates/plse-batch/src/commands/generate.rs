@@ -26,9 +26,9 @@ use plse_schema::Pattern;
 
 use crate::cli::GenerateArgs;
 use crate::discover::{load_library, pattern_files};
-use crate::pyenv::Tier;
 use crate::report::table;
 use crate::store::{Accepted, Cursor, Export, Rejected, Store};
+use crate::validation::pyenv::Tier;
 use plse_check::{StageName, Verdict};
 use plse_render::imports::pattern_modules;
 
@@ -164,9 +164,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     let lib = load_library(root, &pattern_files(root)?)?;
     let plan = plan(args, &lib)?;
     let mut store = open_store(args, &plan, &lib)?;
-    let benchmarks = crate::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
+    let benchmarks = crate::commands::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
     let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
-    let ctx = crate::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
+    let ctx = crate::validation::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
     let mut state = resume(args, &plan, &store)?;
     let progress = Progress::new(args.count, store.accepted_count()?);
     let started = Instant::now();
@@ -360,7 +360,11 @@ fn draw_batch(args: &GenerateArgs, plan: &Plan<'_>, state: &State, decon: &Index
 }
 
 /// The verdicts of the candidates that reach validation, in order.
-fn validate_batch(ctx: &crate::exec::Context, plan: &Plan<'_>, candidates: &[Candidate]) -> Result<std::vec::IntoIter<Verdict>> {
+fn validate_batch(
+    ctx: &crate::validation::exec::Context,
+    plan: &Plan<'_>,
+    candidates: &[Candidate],
+) -> Result<std::vec::IntoIter<Verdict>> {
     let samples: Vec<(&Pattern, &Sample)> = candidates
         .iter()
         .filter(|c| c.early.is_none())
@@ -587,13 +591,13 @@ fn finish(store: &Store, args: &GenerateArgs, sources: &[Source<'_>], state: &St
     let out = &args.out;
     let dataset = out.join(DATASET);
     let mut written = 0;
-    crate::atomic::write_with(&dataset, |w| {
+    crate::store::atomic::write_with(&dataset, |w| {
         written = store.export(Export::Rows, w)?;
         Ok(())
     })?;
-    crate::atomic::write_with(&out.join(REJECTS), |w| store.export(Export::Rejects, w).map(|_| ()))?;
+    crate::store::atomic::write_with(&out.join(REJECTS), |w| store.export(Export::Rejects, w).map(|_| ()))?;
     let mut pairs = 0;
-    crate::atomic::write_with(&out.join(PREFERENCE), |w| {
+    crate::store::atomic::write_with(&out.join(PREFERENCE), |w| {
         pairs = store.export(Export::Preference, w)?;
         Ok(())
     })?;
@@ -605,8 +609,8 @@ fn finish(store: &Store, args: &GenerateArgs, sources: &[Source<'_>], state: &St
         out.join(REJECTS).display()
     );
     if complete && written >= args.count && !args.no_release {
-        match crate::export::release(out, &out.join("release"), &args.release, args.exec.venv.as_deref()) {
-            Ok(summary) => crate::export::print_summary(&summary),
+        match crate::commands::export::release(out, &out.join("release"), &args.release, args.exec.venv.as_deref()) {
+            Ok(summary) => crate::commands::export::print_summary(&summary),
             Err(e) => {
                 eprintln!("error: building the release in {} failed: {e:#}", out.join("release").display());
                 return Ok(1);

@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use plse_check::{Run, RunResult};
 use serde::Deserialize;
 
-use crate::pyenv::PyEnv;
+use crate::validation::pyenv::PyEnv;
 
 /// How workers are confined and limited.
 #[derive(Debug, Clone)]
@@ -45,7 +45,8 @@ impl Default for Limits {
     }
 }
 
-/// The running binary (the launcher is `plse-batch __sandbox-worker`).
+/// The running binary: `plse-batch` or `plse-bench`, both of which answer `__sandbox-worker`
+/// (the launcher).
 const SELF_EXE: &str = "/proc/self/exe";
 
 /// Whether code runs in the sandbox.
