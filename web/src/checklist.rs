@@ -2,15 +2,14 @@
 //! (`cargo xtask ci` runs `plse-batch lint`, `lint --exec` and `catalog --check`), each with
 //! its state for the pattern being edited, as far as the browser can know it.
 
-use plse_render::lint::{REJECT_RULES, lint, rejects};
+use plse_check::verdict::{first_failure, of_results};
+use plse_check::{CI_SEEDS, Plan, REJECT_RULES, RunResult, rejects};
+use plse_render::lint::lint;
 use plse_schema::SourceFile;
 
-use crate::checks::{LintResult, RunResult};
+use crate::checks::LintResult;
 use crate::engine::Evaluation;
 use crate::library::Item;
-
-/// Seeds `plse-batch lint` renders in CI.
-pub const CI_SEEDS: u64 = 16;
 
 /// The state of one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +58,8 @@ pub struct CheckState {
     pub runs: Option<Vec<RunResult>>,
     /// Modules the browser lacks (execution needs plse-batch).
     pub unavailable: Vec<String>,
+    /// The runs of the plan only plse-batch makes: (side, label, kind of run).
+    pub not_run: Vec<(String, String, String)>,
 }
 
 fn item(title: &'static str, command: &'static str, state: State, detail: impl Into<String>) -> Line {
@@ -103,59 +104,16 @@ pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, lib
 /// The items that depend on the browser's checks, then the one only a checkout can do.
 pub fn check_lines(ev: &Evaluation, checks: &CheckState) -> Vec<Line> {
     let mut out = Vec::new();
-    if ev.pattern.is_none() {
-        return out;
-    }
-    let python = ev.sample.as_ref().is_some_and(|s| s.artifact.kind == plse_schema::ArtifactKind::Python);
-    let rules: Vec<&str> = REJECT_RULES.split(',').collect();
-    out.push(if !python {
-        item("Artifact validates", "plse-batch lint --exec", State::Local, "TOML/YAML/Dockerfile validators run in plse-batch")
+    let Some(pattern) = &ev.pattern else { return out };
+    let plan = ev.sample.as_ref().map(|s| plse_check::plan(pattern, s));
+    let python = plan.as_ref().is_some_and(|p| p.kind == plse_schema::ArtifactKind::Python);
+    out.push(if python {
+        lint_line(plan.as_ref(), checks)
     } else {
-        match &checks.lint {
-            None => item("Syntax and lint (ruff) clean", "plse-batch lint --exec", State::Pending, "run the checks (Ctrl+Enter)"),
-            Some(results) => {
-                let bad = results.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f))).find(|(_, f)| rejects(&rules, &f.code));
-                match bad {
-                    Some((r, f)) => item(
-                        "Syntax and lint (ruff) clean",
-                        "plse-batch lint --exec",
-                        State::Fail,
-                        format!("{} {}:{}: {} {}", r.side, f.row, f.column, f.code, f.message),
-                    ),
-                    None => {
-                        item("Syntax and lint (ruff) clean", "plse-batch lint --exec", State::Pass, format!("no {REJECT_RULES} findings"))
-                    }
-                }
-            }
-        }
+        item("Artifact validates", "plse-batch lint --exec", State::Local, "TOML/YAML/Dockerfile validators run in plse-batch")
     });
-    if python {
-        out.push(if !checks.unavailable.is_empty() {
-            item(
-                "Unit tests pass in the sandbox",
-                "plse-batch lint --exec",
-                State::Local,
-                format!("needs {} (not available in the browser): run `plse-batch lint --exec`", checks.unavailable.join(", ")),
-            )
-        } else {
-            match &checks.runs {
-                None => item("Unit tests pass in the sandbox", "plse-batch lint --exec", State::Pending, "run the checks (Ctrl+Enter)"),
-                Some(runs) => match runs.iter().find(|r| !r.passed()) {
-                    Some(r) => item(
-                        "Unit tests pass in the sandbox",
-                        "plse-batch lint --exec",
-                        State::Fail,
-                        format!("{} {}: {}", r.side, r.name, if r.timed_out { "timed out" } else { "failed" }),
-                    ),
-                    None => item(
-                        "Unit tests pass in the sandbox",
-                        "plse-batch lint --exec",
-                        State::Pass,
-                        format!("{} runs passed in Pyodide", runs.len()),
-                    ),
-                },
-            }
-        });
+    if let (true, Some(plan)) = (python, &plan) {
+        out.push(tests_line(plan, checks));
     }
     out.push(item(
         "AVAILABLE_PATTERNS.md lists the pattern",
@@ -164,6 +122,45 @@ pub fn check_lines(ev: &Evaluation, checks: &CheckState) -> Vec<Line> {
         "after adding the file under patterns/, run `cargo xtask catalog`",
     ));
     out
+}
+
+const LINT_TITLE: &str = "Syntax and lint (ruff) clean";
+const TESTS_TITLE: &str = "Unit tests pass in the sandbox";
+const EXEC: &str = "plse-batch lint --exec";
+
+/// Ruff's findings under CI's reject rules (a syntax error always rejects; the rules only
+/// when the pattern keeps the lint stage, as `plse-batch` judges them).
+fn lint_line(plan: Option<&Plan>, checks: &CheckState) -> Line {
+    let Some(results) = &checks.lint else { return item(LINT_TITLE, EXEC, State::Pending, "run the checks (Ctrl+Enter)") };
+    let rules: Vec<&str> = if plan.is_some_and(|p| p.lint) { plse_check::reject::default_rules() } else { Vec::new() };
+    let bad = results.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f))).find(|(_, f)| rejects(&rules, &f.code));
+    match bad {
+        Some((r, f)) => item(LINT_TITLE, EXEC, State::Fail, format!("{} {}:{}: {} {}", r.side, f.row, f.column, f.code, f.message)),
+        None => item(LINT_TITLE, EXEC, State::Pass, format!("no {REJECT_RULES} findings")),
+    }
+}
+
+/// The stages CI decides from the runs (tests, expected output, defect shown), from the
+/// browser's results.
+fn tests_line(plan: &Plan, checks: &CheckState) -> Line {
+    if !checks.unavailable.is_empty() {
+        let detail = format!("needs {} (not available in the browser): run `plse-batch lint --exec`", checks.unavailable.join(", "));
+        return item(TESTS_TITLE, EXEC, State::Local, detail);
+    }
+    let Some(runs) = &checks.runs else { return item(TESTS_TITLE, EXEC, State::Pending, "run the checks (Ctrl+Enter)") };
+    match first_failure(&of_results(plan, runs)) {
+        Some(reason) => item(TESTS_TITLE, EXEC, State::Fail, reason),
+        None => item(TESTS_TITLE, EXEC, State::Pass, passed_detail(runs, &checks.not_run)),
+    }
+}
+
+fn passed_detail(runs: &[RunResult], not_run: &[(String, String, String)]) -> String {
+    let mut detail = format!("{} runs passed in Pyodide", runs.len());
+    let sandbox_only: Vec<&str> = not_run.iter().filter(|(_, _, kind)| kind == "shell").map(|(_, label, _)| label.as_str()).collect();
+    if !sandbox_only.is_empty() {
+        detail.push_str(&format!("; not run in the browser: {} (shell, `plse-batch lint --exec`)", sandbox_only.join(", ")));
+    }
+    detail
 }
 
 /// The whole checklist for `ev` (the editor's evaluation of `name`/`text` in `category`).
@@ -176,7 +173,7 @@ pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, librar
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Finding;
+    use crate::checks::RuffFinding as Finding;
     use crate::engine::{Input, evaluate};
     use crate::library;
 
@@ -224,12 +221,15 @@ mod tests {
             stdout: String::new(),
             stderr: String::new(),
             duration_ms: 1.0,
+            tests_run: 1,
             expect_failure: false,
+            ..RunResult::default()
         };
         let ok = CheckState {
             lint: Some(vec![LintResult { side: "sample".into(), findings: vec![finding("E501")] }]),
             runs: Some(vec![run.clone()]),
             unavailable: Vec::new(),
+            not_run: Vec::new(),
         };
         let s = states(&e.path, &e.text, &ok);
         assert_eq!((s[3].1, s[4].1), (State::Pass, State::Pass), "E501 is recorded, not rejected");
@@ -237,6 +237,7 @@ mod tests {
             lint: Some(vec![LintResult { side: "sample".into(), findings: vec![finding("F821")] }]),
             runs: Some(vec![RunResult { timed_out: true, ok: false, ..run }]),
             unavailable: Vec::new(),
+            not_run: Vec::new(),
         };
         let s = states(&e.path, &e.text, &bad);
         assert_eq!((s[3].1, s[4].1), (State::Fail, State::Fail));

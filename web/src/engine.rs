@@ -1,10 +1,10 @@
 //! One evaluation of the editor's text: load, diagnostics, the parameter form and the
-//! rendered sample — exactly what `plse-batch render` computes for the same input. Pure, so
-//! it is tested natively and timed in the browser.
+//! rendered sample — `plse-dataset`'s render entry, which `plse-batch render` calls for the
+//! same input, placed in the editor. Pure, so it is tested natively and timed in the browser.
 
-use plse_dataset::{TaskMix, TrainingRow, draw, preference};
-use plse_render::{Prepared, Sample};
-use plse_sampling::Overrides;
+use plse_dataset::entry::{self, EntryError, Rendered, Request, TaskChoice};
+use plse_dataset::{TaskMix, TrainingRow, preference};
+use plse_render::Sample;
 use plse_schema::{Diagnostic, Pattern, RenderStyle, Severity, SourceFile};
 use serde::Serialize;
 
@@ -99,37 +99,39 @@ fn marker(d: &Diagnostic, source: &SourceFile) -> Marker {
     }
 }
 
-/// Loads and renders `input`.
+/// Loads and renders `input`: the entry `plse-batch render` calls, with the default task mix.
 pub fn evaluate(input: &Input<'_>) -> Evaluation {
-    let file = plse_schema::load(input.name, input.text.as_bytes());
-    let mut diagnostics = file.diagnostics.clone();
+    let mix = TaskMix::default();
+    let rendered = entry::render(&Request {
+        name: input.name,
+        bytes: input.text.as_bytes(),
+        category: input.category,
+        seed: input.seed,
+        index: input.index,
+        params: input.params,
+        task: TaskChoice::Scheduled(&mix),
+    });
+    let mut diagnostics = rendered.file.diagnostics.clone();
+    diagnostics.extend(rendered.diagnostic());
+    let Rendered { file, outcome } = rendered;
     let mut out = Evaluation::default();
-    if let Some(pattern) = &file.pattern {
-        out.controls = controls(pattern);
-        match Overrides::parse(pattern, input.params) {
-            Err(e) => out.override_error = Some(e.to_string()),
-            Ok(overrides) => {
-                // The default mix gives every pattern a task, as `plse-batch render` without --tasks.
-                let drawn = Prepared::new(pattern, input.category)
-                    .and_then(|p| draw(&p, input.category, input.seed, input.index, &TaskMix::default(), &overrides).transpose());
-                match drawn {
-                    Ok(Some(d)) => {
-                        out.row_json = serde_json::to_string(&d.row).unwrap_or_default();
-                        out.preference_json = preference(&d.sample).and_then(|p| serde_json::to_string(&p).ok());
-                        out.record_json = serde_json::to_string_pretty(&d.sample).unwrap_or_default();
-                        out.sample = Some(d.sample);
-                        out.row = Some(d.row);
-                    }
-                    Ok(None) => {}
-                    Err(e) => diagnostics.push(e.to_diagnostic(pattern, &file.source)),
-                }
-            }
+    match outcome {
+        Ok(d) => {
+            out.row_json = serde_json::to_string(&d.row).unwrap_or_default();
+            out.preference_json = preference(&d.sample).and_then(|p| serde_json::to_string(&p).ok());
+            out.record_json = serde_json::to_string_pretty(&d.sample).unwrap_or_default();
+            out.sample = Some(d.sample);
+            out.row = Some(d.row);
         }
+        Err(EntryError::Overrides(e)) => out.override_error = Some(e.to_string()),
+        // Render errors are among the diagnostics; a file with errors has its own.
+        Err(_) => {}
     }
     diagnostics.sort_by_key(|d| d.span.start);
     out.has_errors = diagnostics.iter().any(Diagnostic::is_error);
     out.markers = diagnostics.iter().map(|d| marker(d, &file.source)).collect();
     out.diagnostics_text = plse_schema::render_all(&diagnostics, &file.source, RenderStyle::Plain);
+    out.controls = file.pattern.as_ref().map(controls).unwrap_or_default();
     out.pattern = file.pattern;
     out
 }

@@ -7,11 +7,12 @@ use wasm_bindgen::JsValue;
 
 use crate::browser;
 use crate::checklist::CheckState;
-use crate::checks::{self, LintResult, RunResult};
+use crate::checks::{self, LintResult};
 use crate::engine::{Evaluation, Input, evaluate};
 use crate::ffi;
 use crate::library::Item;
 use crate::session::Session;
+use plse_check::RunResult;
 
 /// localStorage key of the autosave.
 pub const AUTOSAVE_KEY: &str = "plse.playground.session";
@@ -196,11 +197,11 @@ impl AppState {
     /// Runs ruff and, when `tests`, the Python tests on the current sample.
     pub fn run_checks(&self, tests: bool) {
         let ev = self.eval.get_untracked();
-        let Some(sample) = ev.sample.as_ref() else {
+        let (Some(pattern), Some(sample)) = (ev.pattern.as_ref(), ev.sample.as_ref()) else {
             self.check_error.set(Some("nothing to check: the pattern does not render".into()));
             return;
         };
-        let plan = checks::plan(sample);
+        let plan = checks::plan(pattern, sample);
         if let Some(kind) = plan.not_python {
             self.check_error.set(Some(format!(
                 "{kind:?} artifacts are validated by plse-batch (`plse-batch lint --exec`); the browser checks Python only"
@@ -237,6 +238,8 @@ impl AppState {
                 return;
             }
             let request = serde_json::json!({"modules": plan.modules, "runs": plan.runs});
+            let not_run: Vec<(String, String, String)> =
+                plan.not_run.iter().map(|r| (r.side.to_owned(), r.label(), r.kind.as_str().to_owned())).collect();
             let answer = ffi::run_python(&request.to_string(), RUN_TIMEOUT_MS).await;
             state.busy.set(false);
             if state.generation.get_untracked() != generation {
@@ -250,7 +253,10 @@ impl AppState {
             match answer.map(|v| v.as_string().unwrap_or_default()) {
                 Ok(json) => match serde_json::from_str::<Answer>(&json) {
                     Ok(a) if !a.unavailable.is_empty() => state.checks.update(|c| c.unavailable = a.unavailable),
-                    Ok(a) => state.checks.update(|c| c.runs = Some(a.results)),
+                    Ok(a) => state.checks.update(|c| {
+                        c.runs = Some(a.results);
+                        c.not_run = not_run;
+                    }),
                     Err(e) => state.check_error.set(Some(format!("the Python worker answered something unexpected: {e}"))),
                 },
                 Err(e) => state.check_error.set(Some(format!("Python could not run: {}", ffi::js_error(&e)))),

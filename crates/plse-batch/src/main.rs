@@ -1,42 +1,23 @@
-//! `plse-batch`: the native command line of PLSE. Thin glue over the shared crates: it owns
-//! files, threads and the terminal; all pattern logic lives in `plse-schema`,
-//! `plse-sampling` and `plse-render`.
-
-mod artifact;
-mod atomic;
-mod bench;
-mod cli;
-mod discover;
-mod exec;
-mod export;
-mod generate;
-mod lint;
-mod lint_py;
-mod list;
-mod pyenv;
-mod render;
-mod report;
-mod sandbox;
-mod store;
-mod validate;
+//! `plse-batch`: the native command line of PLSE. Thin glue: it parses the command and maps
+//! the result to an exit code; the commands live in the library (`commands`).
 
 use clap::Parser;
 
+use plse_batch::cli::{Cli, Command};
+use plse_batch::commands::{export, generate, lint, list, render, setup};
+use plse_batch::validation::sandbox::launch;
+
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = Cli::parse();
     let result = match &cli.command {
-        cli::Command::List(a) => list::run(a),
-        cli::Command::Render(a) => render::run(a),
-        cli::Command::Lint(a) => lint::run(a),
-        cli::Command::Generate(a) => generate::run(a),
-        cli::Command::Export(a) => export::run(a),
-        cli::Command::Diff(a) => export::diff(a),
-        cli::Command::Setup(a) => {
-            let dir = a.venv.clone().unwrap_or_else(pyenv::default_dir);
-            pyenv::setup(&dir, a.tier, a.python.as_deref()).map(|_| 0)
-        }
-        cli::Command::SandboxWorker(a) => sandbox::launch::run(a),
-        cli::Command::Bench(a) => bench::run(a),
+        Command::List(a) => list::run(a),
+        Command::Render(a) => render::run(a),
+        Command::Lint(a) => lint::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Diff(a) => export::diff(a),
+        Command::Setup(a) => setup::run(a),
+        Command::SandboxWorker(a) => launch::run(a),
     };
     let code = match result {
         Ok(code) => code,

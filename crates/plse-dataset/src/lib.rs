@@ -11,6 +11,7 @@
 //! functions, so a row is the same bytes in both.
 pub mod capacity;
 pub mod dedup;
+pub mod entry;
 pub mod markdown;
 pub mod row;
 pub mod task;

@@ -33,6 +33,15 @@ pub struct Counts {
     pub near: usize,
 }
 
+/// What a [`Deduper`] compares of one sample: its exact key, MinHash signature and LSH band
+/// keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fingerprint {
+    exact: [u8; 32],
+    sig: Signature,
+    keys: Vec<u64>,
+}
+
 /// Exact and near-duplicate detection over a stream of samples. Sized for millions of
 /// samples: about 1.6 KB each (a 1 KB signature, 25 band entries, the exact key).
 #[derive(Debug, Clone)]
@@ -59,15 +68,26 @@ impl Deduper {
         }
     }
 
+    /// What the index compares of `code`: computed once per sample, then checked and
+    /// inserted without normalising and hashing it again.
+    pub fn fingerprint(&self, code: &str) -> Fingerprint {
+        let sig = self.hasher.signature(code);
+        let keys = self.hasher.band_keys(&sig);
+        Fingerprint { exact: exact_key(code), sig, keys }
+    }
+
     /// Whether `code` duplicates something accepted so far, without recording it or counting:
     /// lets a caller skip expensive work (validation) for candidates that cannot be kept.
     pub fn check(&self, code: &str) -> Result<(), Duplicate> {
-        let exact = exact_key(code);
-        if let Some(&i) = self.exact.get(&exact) {
+        self.check_fingerprint(&self.fingerprint(code))
+    }
+
+    /// [`Deduper::check`] of a fingerprint.
+    pub fn check_fingerprint(&self, fp: &Fingerprint) -> Result<(), Duplicate> {
+        if let Some(&i) = self.exact.get(&fp.exact) {
             return Err(Duplicate::Exact { of: self.entries[i as usize].0.to_string() });
         }
-        let sig = self.hasher.signature(code);
-        match self.nearest(&sig, &self.hasher.band_keys(&sig)) {
+        match self.nearest(&fp.sig, &fp.keys) {
             Some((i, similarity)) => Err(Duplicate::Near { of: self.entries[i].0.to_string(), similarity }),
             None => Ok(()),
         }
@@ -93,19 +113,24 @@ impl Deduper {
     /// Checks `code` against everything accepted so far; when it is new, records it under
     /// `key` and returns `Ok(())`.
     pub fn check_and_insert(&mut self, key: &str, code: &str) -> Result<(), Duplicate> {
-        let exact = exact_key(code);
-        if let Some(&i) = self.exact.get(&exact) {
-            self.counts.exact += 1;
-            return Err(Duplicate::Exact { of: self.entries[i as usize].0.to_string() });
+        let fp = self.fingerprint(code);
+        self.check_and_insert_fingerprint(key, fp)
+    }
+
+    /// [`Deduper::check_and_insert`] of a fingerprint (made by this index's parameters).
+    pub fn check_and_insert_fingerprint(&mut self, key: &str, fp: Fingerprint) -> Result<(), Duplicate> {
+        let found = self.check_fingerprint(&fp);
+        match &found {
+            Err(Duplicate::Exact { .. }) => self.counts.exact += 1,
+            Err(Duplicate::Near { .. }) => self.counts.near += 1,
+            Ok(()) => self.insert(key, fp),
         }
-        let sig = self.hasher.signature(code);
-        let keys = self.hasher.band_keys(&sig);
-        if let Some((i, similarity)) = self.nearest(&sig, &keys) {
-            self.counts.near += 1;
-            return Err(Duplicate::Near { of: self.entries[i].0.to_string(), similarity });
-        }
+        found
+    }
+
+    fn insert(&mut self, key: &str, fp: Fingerprint) {
         let idx = self.entries.len() as u32;
-        for (band, k) in keys.into_iter().enumerate() {
+        for (band, k) in fp.keys.into_iter().enumerate() {
             match self.bands[band].entry(k) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(idx);
@@ -113,10 +138,9 @@ impl Deduper {
                 std::collections::hash_map::Entry::Occupied(_) => self.more.entry((band as u32, k)).or_default().push(idx),
             }
         }
-        self.exact.insert(exact, idx);
-        self.entries.push((key.into(), sig));
+        self.exact.insert(fp.exact, idx);
+        self.entries.push((key.into(), fp.sig));
         self.counts.unique += 1;
-        Ok(())
     }
 
     /// What has been seen so far.

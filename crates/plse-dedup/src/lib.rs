@@ -9,6 +9,6 @@ pub mod index;
 pub mod minhash;
 pub mod normalize;
 
-pub use index::{Counts, Deduper, Duplicate};
+pub use index::{Counts, Deduper, Duplicate, Fingerprint};
 pub use minhash::{Params, optimal_banding};
 pub use normalize::{exact_key, normalize, structure_key};

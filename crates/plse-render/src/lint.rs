@@ -10,16 +10,6 @@ use plse_schema::{Code, Diagnostic, ParamKind, Pattern, SourceFile, TemplateText
 use crate::article::{Article, literal_mistakes, sites, wanted};
 use crate::prepared::Prepared;
 
-/// Ruff rule prefixes whose findings reject a sample by default (syntax errors, undefined
-/// names, misplaced statements): `plse-batch --reject-rules` and the browser's checks share it.
-pub const REJECT_RULES: &str = "E9,F63,F7,F82";
-
-/// Whether a ruff finding with this code rejects a sample under the rule `prefixes`: a
-/// syntax error always does.
-pub fn rejects<S: AsRef<str>>(prefixes: &[S], code: &str) -> bool {
-    code == "invalid-syntax" || prefixes.iter().any(|p| !p.as_ref().is_empty() && code.starts_with(p.as_ref()))
-}
-
 /// What linting one pattern found.
 #[derive(Debug, Clone, Default)]
 pub struct LintReport {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use plse_schema::{FloatRange, IntRange, ParamKind, Parameter, Pattern};
 
+use crate::number::{float_json, round_to};
 use crate::overrides::Overrides;
 use crate::rng::{param_key, stream_from_key};
 
@@ -112,15 +113,4 @@ fn draw_float(r: FloatRange, rng: &mut ChaCha8Rng) -> f64 {
         None => r.min + (r.max - r.min) * rng.random::<f64>(),
     };
     round_to(x, r.decimals).clamp(r.min, r.max)
-}
-
-/// Rounds half away from zero to `decimals` places.
-pub fn round_to(x: f64, decimals: u32) -> f64 {
-    let scale = 10f64.powi(decimals as i32);
-    (x * scale).round() / scale
-}
-
-/// A float as JSON; whole numbers stay floats (`2.0`) so templates see a float.
-pub fn float_json(x: f64) -> Json {
-    serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }

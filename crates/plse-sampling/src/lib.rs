@@ -4,6 +4,7 @@
 //! **Invariant:** no I/O, no global or OS randomness; every value comes from
 //! [`rng::param_stream`].
 pub mod draw;
+pub mod number;
 pub mod overrides;
 pub mod rng;
 

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use plse_schema::{ParamKind, Parameter, Pattern};
 
-use crate::draw::{float_json, round_to};
+use crate::number::{float_json, round_to};
 
 /// Validated overrides, by parameter name.
 #[derive(Debug, Clone, Default, PartialEq)]

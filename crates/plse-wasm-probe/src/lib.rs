@@ -2,12 +2,12 @@
 //! any host (Node's `WebAssembly`, a browser) can load the module and call it.
 //!
 //! Protocol: the host asks [`plse_alloc`] for a buffer, writes a JSON [`Request`] into it and
-//! calls [`plse_render`] with its address and length; the answer (the text
-//! `plse-batch render --json` prints, a newline, then what `render --row` prints — the sample
-//! drawn as its scheduled task — or the rendered diagnostics) is then at [`plse_result_ptr`]
-//! for the returned number of bytes.
+//! calls [`plse_render`] with its address and length; the [`answer`] of `plse-dataset`'s render
+//! entry (the record `plse-batch render --json` prints, a newline, then what `render --row`
+//! prints — the sample drawn as its scheduled task — or the rendered diagnostics) is then at
+//! [`plse_result_ptr`] for the returned number of bytes.
 //!
-//! **Invariant:** the answer for a request is byte-identical to the native CLI's output;
+//! **Invariant:** the answer for a request is byte-identical to [`handle`] run natively;
 //! `cargo xtask wasm-check` verifies that for the whole library and the fixtures.
 // The FFI boundary needs `unsafe` (exported symbols, raw buffers); nothing else in the
 // workspace does.
@@ -15,6 +15,9 @@
 
 use std::sync::Mutex;
 
+use plse_dataset::TaskMix;
+use plse_dataset::entry::{self, EntryError, Rendered, TaskChoice};
+use plse_schema::RenderStyle;
 use serde::Deserialize;
 
 /// One render request.
@@ -35,8 +38,7 @@ pub struct Request {
     pub params: Vec<String>,
 }
 
-/// Handles a request: the pretty JSON record on success, else `ERROR\n` and the plain
-/// diagnostics text.
+/// Handles a request: [`answer`] for it, or `ERROR\nbad request: ...`.
 pub fn handle(request: &str) -> String {
     let req: Request = match serde_json::from_str(request) {
         Ok(r) => r,
@@ -45,53 +47,69 @@ pub fn handle(request: &str) -> String {
     let (Ok(seed), Ok(index)) = (req.seed.parse::<u64>(), req.index.parse::<u64>()) else {
         return "ERROR\nbad request: seed and index must be decimal u64 strings".to_owned();
     };
-    let file = plse_schema::load(&req.name, &req.bytes);
-    let diagnostics = plse_schema::render_all(&file.diagnostics, &file.source, plse_schema::RenderStyle::Plain);
-    let Some(pattern) = &file.pattern else { return format!("ERROR\n{diagnostics}") };
-    let overrides = match plse_sampling::Overrides::parse(pattern, &req.params) {
-        Ok(o) => o,
-        Err(e) => return format!("ERROR\n{e}"),
-    };
-    let mix = plse_dataset::TaskMix::default();
-    let drawn = plse_render::Prepared::new(pattern, &req.category)
-        .and_then(|p| plse_dataset::draw(&p, &req.category, seed, index, &mix, &overrides).transpose());
-    match drawn {
-        Ok(Some(d)) => match (serde_json::to_string_pretty(&d.sample), serde_json::to_string(&d.row)) {
+    let mix = TaskMix::default();
+    answer(&entry::render(&entry::Request {
+        name: &req.name,
+        bytes: &req.bytes,
+        category: &req.category,
+        seed,
+        index,
+        params: &req.params,
+        task: TaskChoice::Scheduled(&mix),
+    }))
+}
+
+/// The render entry's result as bytes to compare: the pretty JSON record (what
+/// `plse-batch render --json` prints), a newline and the row (what `render --row` prints); or
+/// `ERROR\n` and why — the plain diagnostics of a file with errors or of a failed render,
+/// the message of another error.
+pub fn answer(rendered: &Rendered) -> String {
+    let plain = RenderStyle::Plain;
+    match &rendered.outcome {
+        Ok(d) => match (serde_json::to_string_pretty(&d.sample), serde_json::to_string(&d.row)) {
             (Ok(record), Ok(row)) => format!("{record}\n{row}"),
             (Err(e), _) | (_, Err(e)) => format!("ERROR\n{e}"),
         },
-        Ok(None) => "ERROR\nno task".to_owned(),
-        Err(e) => format!("ERROR\n{}", e.to_diagnostic(pattern, &file.source).render(&file.source, plse_schema::RenderStyle::Plain)),
+        Err(EntryError::NotLoaded) => {
+            format!("ERROR\n{}", plse_schema::render_all(&rendered.file.diagnostics, &rendered.file.source, plain))
+        }
+        Err(EntryError::Render(_) | EntryError::Prepare(_)) => match rendered.diagnostic() {
+            Some(d) => format!("ERROR\n{}", d.render(&rendered.file.source, plain)),
+            None => "ERROR\nno diagnostic".to_owned(),
+        },
+        Err(EntryError::NoTask { .. }) => "ERROR\nno task".to_owned(),
+        Err(e) => format!("ERROR\n{e}"),
     }
 }
 
 static RESULT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-/// Allocates `len` bytes for the host to write a request into.
+/// Allocates `len` bytes (zeroed) for the host to write a request into; [`plse_render`]
+/// takes the buffer back.
 #[unsafe(no_mangle)]
 pub extern "C" fn plse_alloc(len: usize) -> *mut u8 {
-    let mut buf = Vec::<u8>::with_capacity(len);
-    let ptr = buf.as_mut_ptr();
-    std::mem::forget(buf);
-    ptr
+    // A boxed slice has exactly `len` bytes: no spare capacity for the host to mistake for
+    // the length, and nothing for `plse_render` to guess when it frees it.
+    Box::into_raw(vec![0u8; len].into_boxed_slice()).cast::<u8>()
 }
 
 /// Renders the request at `ptr..ptr+len` (taking ownership of that buffer); returns the
 /// answer's length.
 ///
 /// # Safety
-/// `ptr` must come from [`plse_alloc`] with the same `len`, with `len` bytes written.
+/// `ptr` must come from [`plse_alloc`] with the same `len`, not yet passed here.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn plse_render(ptr: *mut u8, len: usize) -> usize {
-    // SAFETY: the contract above: a buffer from plse_alloc(len), fully written.
-    let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    // SAFETY: by the contract above, `ptr` is the leaked `Box<[u8]>` of `len` bytes that
+    // plse_alloc(len) made, handed back once.
+    let bytes = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
     let answer = handle(&String::from_utf8_lossy(&bytes));
     let mut result = RESULT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     *result = answer.into_bytes();
     result.len()
 }
 
-/// Address of the last answer.
+/// Address of the last answer (valid until the next [`plse_render`]).
 #[unsafe(no_mangle)]
 pub extern "C" fn plse_result_ptr() -> *const u8 {
     RESULT.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ptr()

@@ -18,7 +18,16 @@ struct Pipeline {
 /// Runs a release `plse-batch` command; returns wall seconds, CPU seconds of it and all its
 /// descendants (workers included: they are reaped inside its tree), and its stdout+stderr.
 fn timed(args: &[&str]) -> Result<(f64, f64, i64, String), String> {
-    let bin = root().join("target/release/plse-batch");
+    timed_bin("plse-batch", args)
+}
+
+/// [`timed`] for a measurement of the release `plse-bench`.
+fn bench(args: &[&str]) -> Result<(f64, f64, i64, String), String> {
+    timed_bin("plse-bench", args)
+}
+
+fn timed_bin(name: &str, args: &[&str]) -> Result<(f64, f64, i64, String), String> {
+    let bin = crate::target_dir().join("release").join(name);
     let before = getrusage(UsageWho::RUSAGE_CHILDREN).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let out = Command::new(&bin).args(args).current_dir(root()).env("NO_COLOR", "1").output().map_err(|e| e.to_string())?;
@@ -30,7 +39,7 @@ fn timed(args: &[&str]) -> Result<(f64, f64, i64, String), String> {
     };
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
-        return Err(format!("plse-batch {} failed:\n{text}", args.join(" ")));
+        return Err(format!("{name} {} failed:\n{text}", args.join(" ")));
     }
     Ok((wall, secs(after) - secs(before), after.max_rss(), text))
 }
@@ -61,17 +70,18 @@ fn json_field(text: &str, key: &str) -> f64 {
 }
 
 pub fn run() -> Result<(), String> {
-    exec("cargo", &["build", "--release", "--locked", "-p", "plse-batch"])?;
+    // Both binaries: plse-batch (the pipelines) and plse-bench (the measurements).
+    exec("cargo", &["build", "--release", "--locked", "-p", "plse-batch", "--bins"])?;
     exec("cargo", &["run", "--release", "--locked", "-q", "-p", "plse-batch", "--", "setup"])?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    let (_, _, _, render) = timed(&["__bench", "render", "--samples", "200000"])?;
+    let (_, _, _, render) = bench(&["render", "--samples", "200000"])?;
     let run = root().join("target/bench-100k");
     let _ = std::fs::remove_dir_all(&run);
     let run_arg = run.to_string_lossy().into_owned();
-    let (_, _, _, memory) = timed(&["__bench", "memory", "--samples", "100000", "--dir", &run_arg])?;
+    let (_, _, _, memory) = bench(&["memory", "--samples", "100000", "--dir", &run_arg])?;
     // The release of that run, in a process of its own (its peak RSS is the export's alone).
-    let (_, _, _, export) = timed(&["__bench", "export", "--dir", &run_arg])?;
+    let (_, _, _, export) = bench(&["export", "--dir", &run_arg])?;
 
     let small = ["patterns/enumerate_instead_of_range_len.yaml"];
     let small_sb = pipeline(&small, "600", false, None)?;
@@ -91,8 +101,8 @@ pub fn run() -> Result<(), String> {
     // Fork-to-verdict overhead per worker family, a no-op script in a warm worker.
     let mut forks = Vec::new();
     for (family, requires) in [("core", "json"), ("science", "numpy"), ("ml (torch)", "torch")] {
-        let (_, _, _, sb) = timed(&["__bench", "fork", "--samples", "200", "--requires", requires])?;
-        let (_, _, _, un) = timed(&["__bench", "fork", "--samples", "200", "--requires", requires, "--unsafe-no-sandbox"])?;
+        let (_, _, _, sb) = bench(&["fork", "--samples", "200", "--requires", requires])?;
+        let (_, _, _, un) = bench(&["fork", "--samples", "200", "--requires", requires, "--unsafe-no-sandbox"])?;
         forks.push((family, sb, un));
     }
 

@@ -17,6 +17,8 @@ const WASM_CRATES: &[&str] = &[
     "-p",
     "plse-dataset",
     "-p",
+    "plse-check",
+    "-p",
     "plse-wasm-probe",
     "-p",
     "plse-web",
@@ -68,7 +70,7 @@ pub fn run_all() -> Result<(), String> {
             "playground end-to-end (headless Chromium)",
             Box::new(|| {
                 exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-batch"])?;
-                exec("node", &["web/e2e/run.mjs"])
+                crate::web::run_e2e()
             }),
         ),
         ("release report in headless Chromium (file://, no request, figures = stats.json)", Box::new(report_e2e)),

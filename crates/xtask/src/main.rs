@@ -50,6 +50,14 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
 }
 
+/// Where cargo builds: `$CARGO_TARGET_DIR` (relative to the workspace root), else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 /// Runs a command in the workspace root with inherited output; fails on a non-zero exit.
 pub fn exec(program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("\n$ {program} {}", args.join(" "));

@@ -1,13 +1,14 @@
-//! `cargo xtask wasm-check`: every library pattern and fixture, rendered natively by
-//! `plse-batch` and in wasm32 by `plse-wasm-probe` (run under Node), must give the same bytes:
-//! the sample record and its training row.
+//! `cargo xtask wasm-check`: every library pattern and fixture, rendered by `plse-dataset`'s
+//! render entry natively (in this process, through `plse_wasm_probe::handle`) and in wasm32
+//! (the probe's build, run under Node), must give the same bytes: the sample record and its
+//! training row, or the diagnostics. `plse-batch render` prints from the same entry.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
 
-use crate::{ensure_wasm_target, exec, root};
+use crate::{ensure_wasm_target, exec, root, target_dir};
 
 const SEEDS: &[u64] = &[0, 1, 7, 4_294_967_311, u64::MAX];
 const INDICES: &[u64] = &[0, 3, 1_000_003];
@@ -22,10 +23,12 @@ struct Case {
 
 pub fn check() -> Result<(), String> {
     ensure_wasm_target()?;
-    run_cargo_builds()?;
+    exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-wasm-probe", "--target", "wasm32-unknown-unknown", "--release"])?;
     let cases = cases()?;
-    let native: Vec<String> = cases.iter().map(native_render).collect::<Result<_, _>>()?;
-    let wasm = wasm_render(&cases)?;
+    let requests = requests(&cases)?;
+    // The same entry, natively: this very process runs it.
+    let native: Vec<String> = requests.iter().map(|r| plse_wasm_probe::handle(&r.to_string())).collect();
+    let wasm = wasm_render(&requests)?;
     let mut mismatches = 0;
     for ((case, n), w) in cases.iter().zip(&native).zip(&wasm) {
         if n != w {
@@ -44,11 +47,6 @@ pub fn check() -> Result<(), String> {
     let errors = native.iter().filter(|n| n.starts_with("ERROR\n")).count();
     eprintln!("wasm-check: {} cases ({} samples, {} diagnostics), {mismatches} mismatches", cases.len(), cases.len() - errors, errors);
     if mismatches > 0 { Err(format!("{mismatches} cases differ between native and wasm32")) } else { Ok(()) }
-}
-
-fn run_cargo_builds() -> Result<(), String> {
-    exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-batch"])?;
-    exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-wasm-probe", "--target", "wasm32-unknown-unknown", "--release"])
 }
 
 fn excerpt(s: &str, at: usize) -> &str {
@@ -104,59 +102,26 @@ fn cases() -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
-/// What `plse-batch render --json` prints, a newline and what `render --row` prints; or
-/// `ERROR\n` + the diagnostics.
-fn native_render(case: &Case) -> Result<String, String> {
-    let record = native_run(case, "--json")?;
-    if record.starts_with("ERROR\n") {
-        return Ok(record);
-    }
-    Ok(format!("{record}\n{}", native_run(case, "--row")?))
-}
-
-fn native_run(case: &Case, what: &str) -> Result<String, String> {
-    let bin = root().join("target/debug/plse-batch");
-    let mut cmd = Command::new(bin);
-    cmd.current_dir(root()).env("NO_COLOR", "1").args([
-        "render",
-        &case.file,
-        what,
-        "--seed",
-        &case.seed.to_string(),
-        "--index",
-        &case.index.to_string(),
-    ]);
-    for p in &case.params {
-        cmd.args(["--param", p]);
-    }
-    let out = cmd.output().map_err(|e| format!("cannot run plse-batch: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => Ok(stdout.strip_suffix('\n').unwrap_or(&stdout).to_owned()),
-        Some(1) => {
-            // The diagnostics, without the CLI's closing "nothing rendered" line.
-            let diags = stderr.lines().filter(|l| !l.starts_with("error: ") || l.starts_with("error[")).collect::<Vec<_>>().join("\n");
-            Ok(format!("ERROR\n{}", diags.trim_end()))
-        }
-        _ => Err(format!("plse-batch render {} failed: {stderr}", case.file)),
-    }
-}
-
-fn wasm_render(cases: &[Case]) -> Result<Vec<String>, String> {
+/// The probe's requests for `cases`: each file's bytes and the draw.
+fn requests(cases: &[Case]) -> Result<Vec<serde_json::Value>, String> {
     let root = root();
-    let requests: Vec<serde_json::Value> = cases
+    cases
         .iter()
         .map(|c| {
-            let yaml = std::fs::read(root.join(&c.file)).map_err(|e| e.to_string())?;
+            let yaml = std::fs::read(root.join(&c.file)).map_err(|e| format!("{}: {e}", c.file))?;
             Ok(json!({ "name": c.file, "bytes": yaml, "category": c.category, "seed": c.seed.to_string(), "index": c.index.to_string(), "params": c.params }))
         })
-        .collect::<Result<_, String>>()?;
-    let dir = root.join("target/wasm-check");
+        .collect()
+}
+
+/// The wasm32 build's answers, under Node.
+fn wasm_render(requests: &[serde_json::Value]) -> Result<Vec<String>, String> {
+    let root = root();
+    let dir = target_dir().join("wasm-check");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let req_path = dir.join("requests.json");
-    std::fs::write(&req_path, serde_json::to_vec(&requests).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/plse_wasm_probe.wasm");
+    std::fs::write(&req_path, serde_json::to_vec(requests).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/plse_wasm_probe.wasm");
     let out = Command::new("node")
         .current_dir(&root)
         .arg("crates/plse-wasm-probe/render-all.mjs")
@@ -167,8 +132,5 @@ fn wasm_render(cases: &[Case]) -> Result<Vec<String>, String> {
     if !out.status.success() {
         return Err(format!("node failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    let answers: Vec<String> = serde_json::from_slice(&out.stdout).map_err(|e| format!("bad answer from node: {e}"))?;
-    // Diagnostics end with blank lines in both; only their text is compared.
-    let answers = answers.into_iter().map(|a| if a.starts_with("ERROR\n") { a.trim_end().to_owned() } else { a }).collect();
-    Ok(answers)
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("bad answer from node: {e}"))
 }

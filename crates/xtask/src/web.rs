@@ -141,7 +141,13 @@ pub fn e2e() -> Result<(), String> {
     build()?;
     ensure_chromium()?;
     exec("cargo", &["build", "--quiet", "--locked", "-p", "plse-batch"])?;
-    exec("node", &["web/e2e/run.mjs"])
+    run_e2e()
+}
+
+/// `web/e2e/run.mjs` against the `plse-batch` cargo built (wherever `CARGO_TARGET_DIR` puts it).
+pub fn run_e2e() -> Result<(), String> {
+    let batch = crate::target_dir().join("debug/plse-batch");
+    crate::exec_env("node", &["web/e2e/run.mjs"], &[("PLSE_BATCH", batch.as_os_str())])
 }
 
 /// `cargo xtask budgets`: builds the site and measures its budgets.

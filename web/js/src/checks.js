@@ -84,7 +84,8 @@ export async function lint(filesJson) {
 
 export function ruffLoaded() { return ruff.worker !== null; }
 
-// request: {modules, runs: [{side, name, source, filename, expect_failure}]}
+// request: {modules, runs: [{side, name, kind, source, filename, expect_failure}]} (the Python
+// runs of plse-check's plan)
 // → JSON {unavailable: [...], results: [...]}
 export async function runPython(requestJson, timeoutMs) {
   const request = JSON.parse(requestJson);
@@ -96,8 +97,8 @@ export async function runPython(requestJson, timeoutMs) {
     const answer = await python.call({ type: "run", source: run.source, filename: run.filename }, timeoutMs);
     const base = { side: run.side, name: run.name, expect_failure: run.expect_failure };
     results.push(answer === null
-      ? { ...base, ok: false, timed_out: true, stdout: "", stderr: `timed out after ${timeoutMs} ms: the Python worker was terminated and is being restarted`, duration_ms: timeoutMs }
-      : { ...base, ok: answer.ok, timed_out: false, stdout: answer.stdout, stderr: answer.stderr, duration_ms: answer.duration_ms });
+      ? { ...base, ok: false, timed_out: true, tests_run: 0, stdout: "", stderr: `timed out after ${timeoutMs} ms: the Python worker was terminated and is being restarted`, duration_ms: timeoutMs }
+      : { ...base, ok: answer.ok, timed_out: false, tests_run: answer.tests_run, stdout: answer.stdout, stderr: answer.stderr, duration_ms: answer.duration_ms });
   }
   // After a timeout the replacement may still be loading: its own "ready" will say so.
   if (python.loaded !== null) status("python", "ready", python.loaded);

@@ -1,9 +1,11 @@
-// Module worker: Pyodide from the site itself (./pyodide/, never a CDN) and the run harness.
+// Module worker: Pyodide from the site itself (./pyodide/, never a CDN) and the run harness
+// (harness.py over the harness core shared with plse-batch's sandbox worker).
 // Python here can reach this worker's globals (Pyodide's `js` module) but nothing of the page:
 // a worker has no DOM, and the page treats what it posts as data. The functions this script
 // answers with are captured before any pattern code runs, so code that replaces
 // `self.postMessage` or `JSON.parse` cannot rewrite a later answer.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
+import harnessCore from "../../../crates/plse-check/python/harness_core.py";
 import harness from "./harness.py";
 
 const post = self.postMessage.bind(self);
@@ -13,6 +15,11 @@ const stringify = JSON.stringify;
 try {
   const t0 = performance.now();
   const py = await loadPyodide({ indexURL: new URL("./pyodide/", import.meta.url).href, stdout: () => {}, stderr: () => {} });
+  // The harness core the sandbox worker also runs, as an importable module; importing it
+  // snapshots unittest before any pattern code runs.
+  py.FS.mkdirTree("/plse");
+  py.FS.writeFile("/plse/harness_core.py", harnessCore);
+  py.runPython("import sys; sys.path.insert(0, '/plse')");
   py.runPython(harness);
   const run = py.globals.get("plse_run");
   const missing = py.globals.get("plse_missing");

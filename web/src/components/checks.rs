@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::checks::run_passed;
 use crate::state::{AppState, ToolStatus};
 
 fn status_line(name: &'static str, s: ToolStatus) -> impl IntoView {
@@ -47,6 +48,7 @@ pub fn ChecksPanel() -> impl IntoView {
         })
     };
     let runs = move || {
+        let plan = state.eval.with(|ev| ev.pattern.as_ref().zip(ev.sample.as_ref()).map(|(p, s)| plse_check::plan(p, s)));
         state.checks.with(|c| {
             if !c.unavailable.is_empty() {
                 return Some(
@@ -61,6 +63,7 @@ pub fn ChecksPanel() -> impl IntoView {
                     .into_any(),
                 );
             }
+            let plan = plan.as_ref()?;
             c.runs.as_ref().map(|runs| {
                 view! {
                     <ul class="runs" data-testid="runs">
@@ -69,18 +72,32 @@ pub fn ChecksPanel() -> impl IntoView {
                             .map(|r| {
                                 let verdict = if r.timed_out {
                                     "timeout"
-                                } else if r.passed() {
+                                } else if run_passed(plan, r) {
                                     "pass"
                                 } else {
                                     "fail"
                                 };
-                                let expect = if r.expect_failure { " (must fail on the flawed code)" } else { "" };
+                                let (label, expect) =
+                                    if r.expect_failure { (format!("fixed {}", r.name), " (must fail on the flawed code)") } else { (r.name.clone(), "") };
                                 view! {
                                     <li class=verdict data-verdict=verdict>
                                         <span class="verdict">{verdict.to_uppercase()}</span>
-                                        {format!(" {} · {}{expect} · {:.0} ms", r.side, r.name, r.duration_ms)}
+                                        {format!(" {} · {label}{expect} · {:.0} ms", r.side, r.duration_ms)}
                                         {(!r.stdout.is_empty()).then(|| view! { <details><summary>"stdout"</summary><pre>{r.stdout.clone()}</pre></details> })}
                                         {(!r.stderr.is_empty()).then(|| view! { <details><summary>"stderr"</summary><pre>{r.stderr.clone()}</pre></details> })}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                    <ul class="runs not-run" data-testid="not-run">
+                        {c.not_run
+                            .iter()
+                            .map(|(side, label, kind)| {
+                                view! {
+                                    <li class="local" data-verdict="local">
+                                        <span class="verdict">"LOCAL"</span>
+                                        {format!(" {side} · {label} ({}) · not run in the browser: `plse-batch lint --exec` runs it in the sandbox", if kind == "compile" { "compile and security scan" } else { kind.as_str() })}
                                     </li>
                                 }
                             })

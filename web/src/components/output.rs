@@ -6,7 +6,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use plse_schema::ArtifactKind;
 
-use crate::checks::Finding;
+use crate::checks::RuffFinding;
 use crate::ffi;
 use crate::state::{AppState, Tab};
 
@@ -31,8 +31,8 @@ struct CodeMarker {
     message: String,
 }
 
-fn code_markers(findings: &[Finding]) -> String {
-    let rules: Vec<&str> = plse_render::lint::REJECT_RULES.split(',').collect();
+fn code_markers(findings: &[RuffFinding]) -> String {
+    let rules = plse_check::reject::default_rules();
     let markers: Vec<CodeMarker> = findings
         .iter()
         .map(|f| CodeMarker {
@@ -40,7 +40,7 @@ fn code_markers(findings: &[Finding]) -> String {
             column: f.column,
             end_row: f.end_row,
             end_column: f.end_column,
-            severity: if plse_render::lint::rejects(&rules, &f.code) { "error" } else { "warning" },
+            severity: if plse_check::rejects(&rules, &f.code) { "error" } else { "warning" },
             message: format!("{} {}", f.code, f.message),
         })
         .collect();

@@ -34,7 +34,7 @@ struct Summary<'a> {
 
 /// The tier a pattern's `requires` need.
 fn tier(p: &Pattern) -> &'static str {
-    crate::sandbox::pool::family(&plse_render::imports::pattern_modules(p)).1.name()
+    crate::validation::sandbox::pool::family(&plse_render::imports::pattern_modules(p)).1.name()
 }
 
 fn summary<'a>(e: &'a Entry, p: &'a Pattern) -> Summary<'a> {
@@ -66,7 +66,7 @@ pub fn run(args: &ListArgs) -> Result<i32> {
         let all: Vec<Summary<'_>> = lib.patterns().map(|(e, p)| summary(e, p)).collect();
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else if let Some(path) = &args.markdown {
-        crate::atomic::write(path, markdown(&lib).as_bytes())?;
+        crate::store::atomic::write(path, markdown(&lib).as_bytes())?;
         eprintln!("wrote {} ({} patterns)", path.display(), lib.patterns().count());
     } else {
         let rows: Vec<Vec<String>> = lib

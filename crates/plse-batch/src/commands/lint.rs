@@ -159,7 +159,7 @@ struct ExecRow {
 fn exec_results(args: &LintArgs, selected: &[&plse_schema::Entry], seeds: std::ops::Range<u64>) -> Result<Vec<Option<ExecRow>>> {
     use plse_sampling::Overrides;
     let usable: Vec<&plse_schema::Pattern> = selected.iter().filter_map(|e| e.file.pattern.as_ref()).collect();
-    let ctx = crate::exec::Context::new(&args.exec_args, usable.iter().copied())?;
+    let ctx = crate::validation::exec::Context::new(&args.exec_args, usable.iter().copied())?;
     let mut samples = Vec::new();
     let mut owner = Vec::new();
     for (n, e) in selected.iter().enumerate() {

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use super::worker::{Limits, Mode, Run, RunResult, Spec, Worker};
-use crate::pyenv::{PyEnv, Tier};
+use super::worker::{Limits, Mode, Spec, Worker};
+use crate::validation::pyenv::{PyEnv, Tier};
+use plse_check::{Run, RunResult};
 
 /// Shared by the executors of a run: the spec and the slot counter (one uid per worker).
 #[derive(Clone)]
@@ -43,12 +44,13 @@ impl Shared {
     }
 }
 
-/// Writes the embedded worker script and the module it imports next to the venv
+/// Writes the embedded worker script and the modules it imports next to the venv
 /// (world-readable, as the sandbox uid must read them), in a directory named by their content
 /// hash so concurrent runs never see a partial file. Returns the worker script's path.
 fn install_worker_script(venv: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let files = [("worker.py", super::WORKER_PY), ("security_scan.py", super::SECURITY_SCAN_PY)];
+    let files =
+        [("worker.py", super::WORKER_PY), ("security_scan.py", super::SECURITY_SCAN_PY), ("harness_core.py", plse_check::HARNESS_CORE_PY)];
     let both: String = files.iter().map(|(_, text)| *text).collect();
     let base = venv.join("plse");
     let dir = base.join(plse_sampling::rng::hex_digest(both.as_bytes(), 12));
@@ -59,7 +61,7 @@ fn install_worker_script(venv: &Path) -> Result<PathBuf> {
     for (name, text) in files {
         let path = dir.join(name);
         if !path.exists() {
-            crate::atomic::write(&path, text.as_bytes())?;
+            crate::store::atomic::write(&path, text.as_bytes())?;
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
     }

@@ -1,4 +1,5 @@
-//! The sandbox launcher: `plse-batch __sandbox-worker`, started by the host for each worker.
+//! The sandbox launcher: `__sandbox-worker` of the running binary (`plse-batch`, or
+//! `plse-bench` when it measures workers), started by the host for each worker.
 //! Single-threaded and about to `exec`, so it may allocate freely while it builds the box.
 //!
 //! Order matters: namespaces → private mounts → a size-capped tmpfs for scratch → fork (the

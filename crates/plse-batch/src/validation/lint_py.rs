@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub use plse_dataset::Finding;
 
 /// The pinned rule set (also in the repo as `crates/plse-batch/python/ruff.toml`).
-pub const RUFF_TOML: &str = include_str!("../python/ruff.toml");
+pub const RUFF_TOML: &str = include_str!("../../python/ruff.toml");
 
 #[derive(Deserialize)]
 struct RuffItem {
@@ -63,9 +63,4 @@ pub fn lint(ruff: &Path, codes: &[&str]) -> Result<Vec<Vec<Finding>>> {
         });
     }
     Ok((0..codes.len()).map(|i| by_file.remove(&i).unwrap_or_default()).collect())
-}
-
-/// Findings whose code starts with one of `reject` prefixes.
-pub fn rejecting<'a>(findings: &'a [Finding], reject: &[String]) -> Vec<&'a Finding> {
-    findings.iter().filter(|f| plse_render::lint::rejects(reject, &f.code)).collect()
 }

@@ -2,6 +2,8 @@
 //! transaction (WAL mode), so a `kill -9` at any moment leaves the last committed batch and
 //! `--resume` continues from there: nothing lost, nothing duplicated.
 
+pub mod atomic;
+
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};

@@ -35,7 +35,7 @@ pub const RUN_ENV: &[(&str, &str)] = &[
 ];
 
 /// The worker script, embedded so the binary is self-contained.
-pub const WORKER_PY: &str = include_str!("../../python/worker.py");
+pub const WORKER_PY: &str = include_str!("../../../python/worker.py");
 
 /// The static security scan the worker runs on each sample's code (imported by the worker).
-pub const SECURITY_SCAN_PY: &str = include_str!("../../python/security_scan.py");
+pub const SECURITY_SCAN_PY: &str = include_str!("../../../python/security_scan.py");

@@ -6,16 +6,22 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use rayon::prelude::*;
 
+use plse_check::Plan;
+use plse_dataset::Finding;
+use plse_render::Sample;
 use plse_render::imports::pattern_modules;
-use plse_render::{Sample, Side};
 use plse_schema::{ArtifactKind, Pattern};
 
 use crate::cli::ExecArgs;
-use crate::lint_py;
-use crate::pyenv::{PyEnv, Tier, default_dir, setup};
-use crate::sandbox::pool::Shared;
-use crate::sandbox::worker::{Limits, Mode};
-use crate::validate::{Settings, Verdict, validate};
+use crate::validation::lint_py;
+use crate::validation::pyenv::{PyEnv, Tier, default_dir, setup};
+use crate::validation::sandbox::pool::Shared;
+use crate::validation::sandbox::worker::{Limits, Mode};
+use crate::validation::validate::{Settings, validate};
+use plse_check::Verdict;
+
+/// One sample to validate: its place in the batch, pattern, plan and lint findings per side.
+type Work<'a> = (usize, (&'a Pattern, &'a Plan, Vec<Vec<Finding>>));
 
 /// Everything needed to validate samples.
 pub struct Context {
@@ -28,7 +34,7 @@ pub struct Context {
     /// Parallel workers.
     pub jobs: usize,
     /// Executors between batches: their warm workers serve the whole run.
-    idle: std::sync::Mutex<Vec<crate::sandbox::pool::Executor>>,
+    idle: std::sync::Mutex<Vec<crate::validation::sandbox::pool::Executor>>,
 }
 
 impl Context {
@@ -72,55 +78,46 @@ impl Context {
 
     /// Validates `samples` (each with its pattern) on `jobs` threads; results in order.
     pub fn validate_all(&self, samples: &[(&Pattern, &Sample)]) -> Result<Vec<Verdict>> {
-        let all_sides: Vec<Vec<(&'static str, Side)>> = samples.iter().map(|(_, s)| s.sides()).collect();
-        // One ruff process for the whole batch, over Python code only (other kinds have their
-        // own validators).
-        let t = Instant::now();
-        let is_python: Vec<bool> = samples.iter().map(|(_, s)| s.artifact.kind == ArtifactKind::Python).collect();
-        let codes: Vec<&str> = all_sides
-            .iter()
-            .zip(&is_python)
-            .filter(|(_, py)| **py)
-            .flat_map(|(s, _)| s.iter().map(|(_, side)| side.code.as_str()))
-            .collect();
-        let mut lint = lint_py::lint(&self.env.ruff(), &codes)?.into_iter();
-        let lint_ms = t.elapsed().as_secs_f64() * 1e3 / codes.len().max(1) as f64;
-        let per_sample: Vec<Vec<Vec<lint_py::Finding>>> = all_sides
-            .iter()
-            .zip(&is_python)
-            .map(|(s, py)| s.iter().map(|_| if *py { lint.next().unwrap_or_default() } else { Vec::new() }).collect())
-            .collect();
+        let plans: Vec<Plan> = samples.iter().map(|(p, s)| plse_check::plan(p, s)).collect();
+        let (lint, lint_ms) = self.lint(&plans)?;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs).build()?;
         let chunk = samples.len().div_ceil(self.jobs).max(1);
-        type Work<'a, 'b> = (usize, &'a (&'b Pattern, &'b Sample), &'a [(&'static str, Side)], Vec<Vec<lint_py::Finding>>);
-        let work: Vec<Work<'_, '_>> =
-            samples.iter().zip(&all_sides).zip(per_sample).enumerate().map(|(i, ((s, sd), l))| (i, s, sd.as_slice(), l)).collect();
-        let mut out: Vec<(usize, Verdict)> = pool.install(|| {
-            work.into_par_iter()
-                .chunks(chunk)
-                .flat_map_iter(|items| {
-                    let mut exec =
-                        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_else(|| self.shared.executor());
-                    let verdicts = items
-                        .into_iter()
-                        .map(|(i, (p, s), sd, l)| {
-                            let settings = Settings {
-                                reject_rules: &self.reject_rules,
-                                modules: pattern_modules(p),
-                                linter_checks: p.validation.linter_checks,
-                                expected: &p.validation.expected_output,
-                                capabilities: &p.capabilities,
-                            };
-                            (i, validate(s, sd, l, lint_ms, &mut exec, &settings))
-                        })
-                        .collect::<Vec<_>>();
-                    self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(exec);
-                    verdicts
-                })
-                .collect()
-        });
+        let work: Vec<Work<'_>> = samples.iter().zip(&plans).zip(lint).map(|(((p, _), plan), l)| (*p, plan, l)).enumerate().collect();
+        let mut out: Vec<(usize, Verdict)> =
+            pool.install(|| work.into_par_iter().chunks(chunk).flat_map_iter(|items| self.validate_chunk(items, lint_ms)).collect());
         out.sort_by_key(|(i, _)| *i);
         Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// Ruff over every Python side of `plans` in one process (other kinds have their own
+    /// validators): the findings per plan and side, and the mean time per file.
+    fn lint(&self, plans: &[Plan]) -> Result<(Vec<Vec<Vec<Finding>>>, f64)> {
+        let t = Instant::now();
+        let python = |p: &&Plan| p.kind == ArtifactKind::Python;
+        let codes: Vec<&str> = plans.iter().filter(python).flat_map(|p| p.sides.iter().map(|s| s.code.as_str())).collect();
+        let mut lint = lint_py::lint(&self.env.ruff(), &codes)?.into_iter();
+        let lint_ms = t.elapsed().as_secs_f64() * 1e3 / codes.len().max(1) as f64;
+        let per_plan = plans
+            .iter()
+            .map(|p| p.sides.iter().map(|_| if python(&p) { lint.next().unwrap_or_default() } else { Vec::new() }).collect())
+            .collect();
+        Ok((per_plan, lint_ms))
+    }
+
+    /// Validates a chunk on one thread, with an executor whose workers stay warm between
+    /// batches.
+    fn validate_chunk(&self, items: Vec<Work<'_>>, lint_ms: f64) -> Vec<(usize, Verdict)> {
+        let idle = || self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut exec = idle().pop().unwrap_or_else(|| self.shared.executor());
+        let verdicts = items
+            .into_iter()
+            .map(|(i, (p, plan, lint))| {
+                let settings = Settings { reject_rules: &self.reject_rules, modules: pattern_modules(p) };
+                (i, validate(plan, lint, lint_ms, &mut exec, &settings))
+            })
+            .collect();
+        idle().push(exec);
+        verdicts
     }
 }
 

@@ -44,11 +44,11 @@ impl Tier {
 
     fn requirements(self) -> &'static str {
         match self {
-            Tier::Core => include_str!("../python/requirements/core.txt"),
-            Tier::Science => include_str!("../python/requirements/science.txt"),
-            Tier::Ml => include_str!("../python/requirements/ml.txt"),
-            Tier::Web => include_str!("../python/requirements/web.txt"),
-            Tier::Benchmarks => include_str!("../python/requirements/benchmarks.txt"),
+            Tier::Core => include_str!("../../python/requirements/core.txt"),
+            Tier::Science => include_str!("../../python/requirements/science.txt"),
+            Tier::Ml => include_str!("../../python/requirements/ml.txt"),
+            Tier::Web => include_str!("../../python/requirements/web.txt"),
+            Tier::Benchmarks => include_str!("../../python/requirements/benchmarks.txt"),
             Tier::All => "",
         }
     }
@@ -215,7 +215,7 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
             bail!("installing tier `{}` failed (see pip's output above)", t.name());
         }
         installed.insert(t.name().to_owned(), want);
-        crate::atomic::write(&env.marker(), serde_json::to_string_pretty(&installed)?.as_bytes())?;
+        crate::store::atomic::write(&env.marker(), serde_json::to_string_pretty(&installed)?.as_bytes())?;
     }
     open_up(dir)?;
     eprintln!("plse setup: ready: {}", env.python().display());

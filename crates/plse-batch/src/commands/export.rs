@@ -74,7 +74,7 @@ pub fn benchmarks(specs: &[String], venv: Option<&Path>) -> Result<Vec<Benchmark
     for s in specs {
         match s.as_str() {
             "none" => return Ok(Vec::new()),
-            "humaneval" => out.push(Benchmark::humaneval(crate::pyenv::humaneval_file(venv)?)),
+            "humaneval" => out.push(Benchmark::humaneval(crate::validation::pyenv::humaneval_file(venv)?)),
             other => {
                 let b = Benchmark::parse_file(other);
                 if !b.path.is_file() {

@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
+use plse_check::{Run, RunResult};
+use serde::Deserialize;
 
-use crate::pyenv::PyEnv;
+use crate::validation::pyenv::PyEnv;
 
 /// How workers are confined and limited.
 #[derive(Debug, Clone)]
@@ -44,7 +45,8 @@ impl Default for Limits {
     }
 }
 
-/// The running binary (the launcher is `plse-batch __sandbox-worker`).
+/// The running binary: `plse-batch` or `plse-bench`, both of which answer `__sandbox-worker`
+/// (the launcher).
 const SELF_EXE: &str = "/proc/self/exe";
 
 /// Whether code runs in the sandbox.
@@ -54,66 +56,6 @@ pub enum Mode {
     Sandboxed,
     /// `--unsafe-no-sandbox`: a plain child process with rlimits, nothing more.
     Unconfined,
-}
-
-/// One run inside a request.
-#[derive(Debug, Clone, Serialize)]
-pub struct Run {
-    /// Name shown in reports.
-    pub name: String,
-    /// `python` (harness-executed script) or `shell`.
-    pub kind: &'static str,
-    /// Script for `python`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// File name the script is compiled as.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
-    /// Command for `shell`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-}
-
-/// The result of one run, as the worker reports it.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct RunResult {
-    /// Name of the run.
-    pub name: String,
-    /// Passed: harness verdict with at least one test (python) or exit 0 (shell).
-    pub ok: bool,
-    /// Exit code (negative: killed by that signal).
-    pub exit_code: Option<i32>,
-    /// Killed at the wall-clock limit.
-    pub timed_out: bool,
-    /// Wall time, from the fork to the verdict.
-    pub duration_ms: f64,
-    /// Of that, the time the script itself took (compile, run, test cases); 0 when it failed.
-    #[serde(default)]
-    pub work_ms: f64,
-    /// Tests the harness saw pass.
-    pub tests_run: u32,
-    /// Captured stdout (capped).
-    pub stdout: String,
-    /// Captured stderr (capped).
-    pub stderr: String,
-    /// What the security scan found in the code (the `compile` run only).
-    #[serde(default)]
-    pub findings: Vec<ScanFinding>,
-}
-
-/// A finding of the worker's security scan (`python/security_scan.py`).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct ScanFinding {
-    /// Rule code (`SEC020`).
-    pub code: String,
-    /// The capability the code needs (`environment`).
-    pub capability: String,
-    /// What the code does.
-    pub message: String,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,269 @@
+//! `plse-bench`: the measurements `cargo xtask bench` reads (not a user command, so not a
+//! subcommand of `plse-batch`). Each prints one JSON line.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use plse_dataset::{Task, TaskDeduper, TaskMix, draw};
+use plse_dedup::Params;
+use plse_render::Prepared;
+use plse_sampling::Overrides;
+
+use plse_batch::discover::{load_library, pattern_files};
+use plse_batch::store::{Accepted, Export, Store};
+use plse_batch::validation::sandbox::launch;
+use plse_schema::Library;
+
+/// The measurements.
+#[derive(Debug, Parser)]
+#[command(name = "plse-bench", about = "Measurements for `cargo xtask bench` (not a user command).")]
+struct Bench {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Render-only throughput, one thread.
+    Render(BenchArgs),
+    /// The host side of an N-sample run: rendering, dedup index, store, export.
+    Memory(BenchArgs),
+    /// The release of the run `memory --dir DIR` left, in a fresh process.
+    Export(BenchArgs),
+    /// Fork-to-verdict overhead of one worker family.
+    Fork(BenchArgs),
+    /// Internal: the sandbox launcher (`fork` starts workers from this binary).
+    #[command(name = "__sandbox-worker", hide = true)]
+    SandboxWorker(plse_batch::validation::sandbox::launch::LaunchArgs),
+}
+
+/// Arguments of the measurements.
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// Samples.
+    #[arg(long, default_value_t = 100_000)]
+    samples: u64,
+    /// `memory`: keep the run's store in DIR (for `export`); `export`: the run to release.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
+    /// `fork`: the modules whose worker family is measured (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "torch")]
+    requires: Vec<String>,
+    /// `fork`: measure the unconfined worker instead of the sandboxed one.
+    #[arg(long)]
+    unsafe_no_sandbox: bool,
+    #[command(flatten)]
+    library: plse_batch::cli::LibraryArgs,
+}
+
+fn main() {
+    let result = match &Bench::parse().command {
+        BenchCommand::Render(a) => render(a),
+        BenchCommand::Memory(a) => memory(a),
+        BenchCommand::Export(a) => export(a),
+        BenchCommand::Fork(a) => fork(a).map(|v| println!("{v}")),
+        BenchCommand::SandboxWorker(a) => match launch::run(a) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+/// The library, loaded and prepared.
+fn library(args: &BenchArgs) -> Result<Library> {
+    let root = &args.library.patterns;
+    load_library(root, &pattern_files(root)?)
+}
+
+fn prepare(lib: &Library) -> Result<Vec<(&plse_schema::Entry, Prepared<'_>)>> {
+    Ok(lib.patterns().map(|(e, p)| Prepared::new(p, &e.category).map(|pr| (e, pr))).collect::<Result<_, _>>()?)
+}
+
+/// Render-only throughput, one thread: one JSON line.
+fn render(args: &BenchArgs) -> Result<()> {
+    let lib = library(args)?;
+    let prepared = prepare(&lib)?;
+    let none = Overrides::none();
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for i in 0..args.samples {
+        let (_, p) = &prepared[(i % prepared.len() as u64) as usize];
+        let s = p.render(1, i, &none)?;
+        bytes += s.code.len();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({ "samples": args.samples, "seconds": secs, "samples_per_second": args.samples as f64 / secs, "code_bytes": bytes })
+    );
+    Ok(())
+}
+
+/// Everything the host keeps while generating N samples: rendering, a dedup index holding N
+/// distinct entries (made distinct on purpose), the store and the export. One JSON line.
+fn memory(args: &BenchArgs) -> Result<()> {
+    let lib = library(args)?;
+    let prepared = prepare(&lib)?;
+    let none = Overrides::none();
+    let tmp = tempfile::tempdir()?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let mut store = Store::open(&dir)?;
+    store.start(&json!({ "seed": 1, "count": args.samples, "tasks": mix_spec(), "dedup_threshold": 1.0, "bench": true }).to_string())?;
+    store.record_library(&plse_batch::commands::generate::library_entries(&lib))?;
+    // A threshold of 1.0 keeps every distinct sample, so the index holds all N entries: the
+    // size a real N-sample run reaches.
+    let mut dedup = TaskDeduper::new(Params::with_threshold(1.0));
+    let mix = TaskMix::default();
+    let start = Instant::now();
+    let mut pending: Vec<Pending> = Vec::new();
+    for i in 0..args.samples {
+        let (e, p) = &prepared[(i % prepared.len() as u64) as usize];
+        let Some(drawn) = draw(p, &e.category, 1, i, &mix, &none) else { continue };
+        let drawn = drawn?;
+        let mut row = drawn.row;
+        row.id = format!("{}-{i}", row.id);
+        let text = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", row.dedup_text());
+        let _ = dedup.check_and_insert(row.task, &row.id, &text);
+        let json = serde_json::to_string(&row)?;
+        let pair = plse_dataset::preference(&drawn.sample)
+            .map(|mut p| {
+                p.id = format!("{}-{i}", p.id);
+                serde_json::to_string(&p).map(|j| (p.id, j))
+            })
+            .transpose()?;
+        pending.push(Pending {
+            id: row.id,
+            pattern_id: row.pattern_id,
+            category: row.category,
+            task: row.task,
+            text,
+            row: json,
+            index: i,
+            pair,
+        });
+        if pending.len() == 64 {
+            flush(&mut store, &mut pending)?;
+        }
+    }
+    flush(&mut store, &mut pending)?;
+    let exported = store.export(Export::Rows, &mut std::io::sink())?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({ "samples": args.samples, "dedup_entries": dedup.counts().unique, "exported": exported, "seconds": secs, "peak_rss_kib": peak_rss()? })
+    );
+    Ok(())
+}
+
+/// The release of a run `memory --dir DIR` left, with `export`'s default settings. One JSON line.
+fn export(args: &BenchArgs) -> Result<()> {
+    let Some(dir) = &args.dir else { anyhow::bail!("plse-bench export needs --dir (a run left by `plse-bench memory --dir`)") };
+    let cli = <plse_batch::cli::Cli as Parser>::try_parse_from(["plse-batch", "export", &dir.to_string_lossy()])?;
+    let plse_batch::cli::Command::Export(e) = cli.command else { unreachable!() };
+    let start = Instant::now();
+    let summary = plse_batch::commands::export::release(dir, &dir.join("release"), &e.release, None)?;
+    let secs = start.elapsed().as_secs_f64();
+    let rows: u64 = summary.counts.get("sft").map_or(0, |c| c.values().sum());
+    println!("{}", json!({ "rows": rows, "seconds": secs, "rows_per_second": rows as f64 / secs, "peak_rss_kib": peak_rss()? }));
+    Ok(())
+}
+
+fn peak_rss() -> Result<i64> {
+    Ok(nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?.max_rss())
+}
+
+struct Pending {
+    id: String,
+    pattern_id: String,
+    category: String,
+    task: Task,
+    text: String,
+    row: String,
+    index: u64,
+    pair: Option<(String, String)>,
+}
+
+fn mix_spec() -> String {
+    TaskMix::default().spec()
+}
+
+fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
+    let acc: Vec<Accepted<'_>> = pending
+        .iter()
+        .map(|p| Accepted {
+            id: &p.id,
+            pattern_id: &p.pattern_id,
+            category: &p.category,
+            task: p.task,
+            index: p.index,
+            text: &p.text,
+            row: &p.row,
+            preference: p.pair.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
+        })
+        .collect();
+    store.commit(&acc, &[], &[], &[])?;
+    pending.clear();
+    Ok(())
+}
+
+/// Fork-to-verdict overhead of one worker family: a script that does next to nothing (it uses
+/// a module the family preloads) run `--samples` times in a warm worker. Whatever a run costs
+/// beyond the script's own time (`work_ms`, measured inside the child) is the per-sample price
+/// of forking, confining, limiting and reporting. Medians, in milliseconds.
+fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
+    use plse_batch::validation::sandbox::pool::Shared;
+    use plse_batch::validation::sandbox::worker::{Limits, Mode};
+    use plse_check::{Run, RunKind};
+    let mode = if args.unsafe_no_sandbox { Mode::Unconfined } else { Mode::Sandboxed };
+    let env = plse_batch::validation::pyenv::PyEnv { dir: plse_batch::validation::pyenv::default_dir() };
+    // Memory 0: the family's own default, as in a real run.
+    let shared = Shared::new(env, mode, Limits { memory_bytes: 0, ..Limits::default() })?;
+    let mut exec = shared.executor();
+    let source: String = args.requires.iter().map(|m| format!("import {m}\nassert {m}.__name__ == {m:?}\n")).collect();
+    let run = Run {
+        side: "sample",
+        name: "noop".into(),
+        kind: RunKind::Python,
+        source: Some(source),
+        filename: Some("test_sample.py".into()),
+        command: None,
+        expect_failure: false,
+    };
+    let once = |exec: &mut plse_batch::validation::sandbox::pool::Executor| -> Result<(f64, plse_check::RunResult)> {
+        let t = Instant::now();
+        let r = exec.run(&args.requires, &[], std::slice::from_ref(&run))?.pop().ok_or_else(|| anyhow::anyhow!("no result"))?;
+        anyhow::ensure!(r.ok, "the no-op sample failed: {}", r.stderr);
+        Ok((t.elapsed().as_secs_f64() * 1e3, r))
+    };
+    let t = Instant::now();
+    once(&mut exec)?; // spawns the worker and imports the family's modules
+    let warm_up_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (mut host, mut worker, mut work) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.samples {
+        let (host_ms, r) = once(&mut exec)?;
+        host.push(host_ms - r.work_ms);
+        worker.push(r.duration_ms - r.work_ms);
+        work.push(r.work_ms);
+    }
+    Ok(json!({
+        "family": plse_batch::validation::sandbox::pool::family(&args.requires).0,
+        "sandboxed": mode == Mode::Sandboxed,
+        "runs": args.samples,
+        "worker_start_ms": warm_up_ms,
+        "script_ms": median(&mut work),
+        "fork_to_verdict_ms": median(&mut worker),
+        "host_round_trip_overhead_ms": median(&mut host),
+    }))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}

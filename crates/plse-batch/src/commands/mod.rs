@@ -1,0 +1,9 @@
+//! The user's commands, one module each: thin layers that parse, read and print around the
+//! shared crates, the validation subsystem and the store.
+
+pub mod export;
+pub mod generate;
+pub mod lint;
+pub mod list;
+pub mod render;
+pub mod setup;

@@ -1,0 +1,15 @@
+//! `plse-batch`'s library: the command layer over the shared crates, the validation
+//! subsystem (the check plan executed in sandboxed workers) and the run's store. It owns
+//! files, processes, threads and clocks; pattern logic lives in the pure crates
+//! (`plse-schema`, `plse-sampling`, `plse-render`, `plse-dataset`, `plse-check`).
+//!
+//! Binaries: `plse-batch` (the user's commands, `main.rs`) and `plse-bench` (the measurements
+//! `cargo xtask bench` reads, `bin/plse-bench.rs`); both answer the sandbox launcher's hidden
+//! `__sandbox-worker` subcommand, since a worker is started from the running binary.
+
+pub mod cli;
+pub mod commands;
+pub mod discover;
+pub mod report;
+pub mod store;
+pub mod validation;

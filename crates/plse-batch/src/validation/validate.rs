@@ -1,0 +1,91 @@
+//! The validation of one sample as `plse-batch` makes it: the check plan of `plse-check`
+//! executed in sandboxed workers, timed, with the host-side stages (ruff's findings, computed
+//! in a batch beforehand, or the artifact validator of the kind) in front of each side's runs.
+
+use std::time::Instant;
+
+use plse_check::verdict::{self, StageName};
+use plse_check::{Plan, SidePlan, Stage, Verdict};
+use plse_dataset::Finding;
+use plse_schema::ArtifactKind;
+
+use crate::validation::sandbox::pool::Executor;
+
+/// Settings of the pipeline for one pattern.
+pub struct Settings<'a> {
+    /// Rule prefixes that reject.
+    pub reject_rules: &'a [String],
+    /// Modules the pattern requires (worker key).
+    pub modules: Vec<String>,
+}
+
+fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Validates a sample by its check plan, given each side's lint findings (same order as
+/// [`Plan::sides`]), computed in a batch beforehand.
+pub fn validate(plan: &Plan, lint: Vec<Vec<Finding>>, lint_ms: f64, exec: &mut Executor, settings: &Settings) -> Verdict {
+    let mut stages = vec![Stage::new(StageName::Render, None, true, 0.0, "")];
+    let mut findings = Vec::new();
+    for (side, lint) in plan.sides.iter().zip(lint) {
+        let side_findings = check_side(plan, side, lint, lint_ms, exec, settings, &mut stages);
+        findings.push((side.label.to_owned(), side_findings));
+    }
+    if !plan.defect.is_empty() && stages.iter().all(|s| s.ok) {
+        stages.push(defect_shown(plan, exec, settings));
+    }
+    Verdict::new(stages, findings)
+}
+
+/// One side: its host-side stage, then its runs in a worker. Returns the side's findings
+/// (ruff's or the validator's, plus the security scan's).
+fn check_side(
+    plan: &Plan,
+    side: &SidePlan,
+    lint: Vec<Finding>,
+    lint_ms: f64,
+    exec: &mut Executor,
+    settings: &Settings,
+    stages: &mut Vec<Stage>,
+) -> Vec<Finding> {
+    let mut findings = host_stage(plan, side, lint, lint_ms, settings, stages);
+    let t = Instant::now();
+    match exec.run(&settings.modules, &plan.files(side), &side.runs) {
+        Err(e) => stages.push(verdict::not_executed(side.tag, ms(t), format!("{e:#}"))),
+        Ok(results) => stages.extend(verdict::run_stages(plan, side, &mut findings, &results)),
+    }
+    findings
+}
+
+/// The lint stage (Python, when the pattern asks for it) or the artifact validator of the
+/// kind, whose findings are recorded like ruff's.
+fn host_stage(
+    plan: &Plan,
+    side: &SidePlan,
+    lint: Vec<Finding>,
+    lint_ms: f64,
+    settings: &Settings,
+    stages: &mut Vec<Stage>,
+) -> Vec<Finding> {
+    if plan.kind == ArtifactKind::Python {
+        if plan.lint {
+            stages.push(verdict::lint_stage(&lint, settings.reject_rules, side.tag, lint_ms));
+        }
+        return lint;
+    }
+    let t = Instant::now();
+    let checked = crate::validation::artifact::check(plan.kind, &plan.file, &side.code);
+    stages.push(verdict::artifact_stage(&checked.errors, &checked.summary, side.tag, ms(t)));
+    checked.findings()
+}
+
+/// The fixed side's tests, run against the flawed code, must fail: otherwise they do not
+/// detect the defect the lesson is about.
+fn defect_shown(plan: &Plan, exec: &mut Executor, settings: &Settings) -> Stage {
+    let t = Instant::now();
+    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect) {
+        Ok(results) => verdict::defect_stage(&results, ms(t)),
+        Err(e) => verdict::defect_not_executed(ms(t), format!("{e:#}")),
+    }
+}
