@@ -86,7 +86,8 @@ fn every_file_loads_and_undeclared_names_are_located_warnings() {
 fn yaml11_scalars_read_as_pyyaml_reads_them() {
     let rec = render_json(&corpus().join("yaml11_scalars.yaml"), &["--param", "verbose=true"]);
     let code = rec["code"].as_str().unwrap();
-    for line in ["BATCH_SIZE = 500000", "MASK = 255", "VERBOSE = True", "TOLERANCE = 1e-3", "LEARNING_RATE = 1e-05", "WEIGHT_DECAY = 1e-4"] {
+    for line in ["BATCH_SIZE = 500000", "MASK = 255", "VERBOSE = True", "TOLERANCE = 1e-3", "LEARNING_RATE = 1e-05", "WEIGHT_DECAY = 1e-4"]
+    {
         assert!(code.contains(line), "{line} missing:\n{code}");
     }
 }

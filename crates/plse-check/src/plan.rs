@@ -84,7 +84,7 @@ pub fn plan(pattern: &Pattern, sample: &Sample) -> Plan {
         })
         .collect();
     let defect = match &sample.pair {
-        Some(pair) => test_runs("flawed", &pair.flawed.code, &pair.fixed.tests).map(|r| Run { expect_failure: true, ..r }).collect(),
+        Some(pair) => test_runs("flawed", &pair.flawed.code, &pair.fixed.tests, kind).map(|r| Run { expect_failure: true, ..r }).collect(),
         None => Vec::new(),
     };
     Plan {
@@ -107,7 +107,7 @@ fn side_runs(side: &'static str, code: &str, tests: &[String], kind: ArtifactKin
         ArtifactKind::Python => runs.push(python(side, "syntax".into(), RunKind::Compile, code.to_owned(), "sample.py".into())),
         _ => {}
     }
-    runs.extend(test_runs(side, code, tests));
+    runs.extend(test_runs(side, code, tests, kind));
     if expected.is_some() && kind == ArtifactKind::Python {
         runs.push(python(side, EXPECTED_OUTPUT.into(), RunKind::Python, code.to_owned(), file.to_owned()));
     }
@@ -120,13 +120,16 @@ pub const EXPECTED_OUTPUT: &str = "expected-output";
 /// The name of the syntax run.
 pub const SYNTAX: &str = "syntax";
 
-/// Each snippet after `code` (`test_N.py`), or as a shell command.
-fn test_runs<'a>(side: &'static str, code: &'a str, tests: &'a [String]) -> impl Iterator<Item = Run> + 'a {
+/// Each snippet as a shell command (`shell_exec:`) or a Python script (`test_N.py`): after
+/// `code` when the artifact is Python, on its own otherwise (a Dockerfile or a compose file is
+/// not Python; the snippet reads it at `SCRIPT_PATH`, or has it as `__raw_code__`).
+fn test_runs<'a>(side: &'static str, code: &'a str, tests: &'a [String], kind: ArtifactKind) -> impl Iterator<Item = Run> + 'a {
     tests.iter().enumerate().map(move |(i, t)| {
         let name = format!("test {}", i + 1);
+        let source = if kind == ArtifactKind::Python { format!("{code}\n\n{t}") } else { t.clone() };
         match t.trim_start().strip_prefix(SHELL_PREFIX) {
             Some(cmd) => shell(side, name, cmd.trim().to_owned()),
-            None => python(side, name, RunKind::Python, format!("{code}\n\n{t}"), format!("test_{}.py", i + 1)),
+            None => python(side, name, RunKind::Python, source, format!("test_{}.py", i + 1)),
         }
     })
 }
@@ -137,4 +140,40 @@ fn python(side: &'static str, name: String, kind: RunKind, source: String, filen
 
 fn shell(side: &'static str, name: String, command: String) -> Run {
     Run { side, name, kind: RunKind::Shell, source: None, filename: None, command: Some(command), expect_failure: false }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(yaml: &str) -> Plan {
+        let file = plse_schema::load("p.yaml", yaml.as_bytes());
+        let pattern = file.pattern.as_ref().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
+        let prepared = plse_render::Prepared::new(pattern, "orchestration").unwrap_or_else(|e| panic!("{e}"));
+        let sample = prepared.render(1, 0, &plse_sampling::Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        plan(pattern, &sample)
+    }
+
+    const HEAD: &str = "plse_version: \"3\"\npattern_id: t.p\nmetadata: {author: a, description: d, tags: [t], pedagogy: {concept: c, difficulty: beginner}}\ninstruction: \"Do it.\"\nparameters: {}\n";
+
+    #[test]
+    fn python_snippets_follow_python_code_and_run_alone_beside_other_artifacts() {
+        let tests = "validation:\n  unit_test_snippets:\n    - \"assert X == 1\"\n    - \"shell_exec: test -f {{ SCRIPT_PATH }}\"\n";
+        let py = plan_of(&format!("{HEAD}template: \"X = 1\"\n{tests}"));
+        let runs: Vec<(&str, Option<&str>, Option<&str>)> =
+            py.sides[0].runs.iter().map(|r| (r.name.as_str(), r.source.as_deref(), r.command.as_deref())).collect();
+        assert_eq!(
+            runs,
+            [
+                ("syntax", Some("X = 1"), None),
+                ("test 1", Some("X = 1\n\nassert X == 1"), None),
+                ("test 2", None, Some("test -f sample.py"))
+            ]
+        );
+        let docker = plan_of(&format!("{HEAD}artifact: {{kind: dockerfile}}\ntemplate: \"FROM python:3.12\"\n{tests}"));
+        let runs: Vec<(&str, Option<&str>, Option<&str>)> =
+            docker.sides[0].runs.iter().map(|r| (r.name.as_str(), r.source.as_deref(), r.command.as_deref())).collect();
+        assert_eq!(runs, [("test 1", Some("assert X == 1"), None), ("test 2", None, Some("test -f Dockerfile"))]);
+        assert_eq!(docker.files(&docker.sides[0]), [("Dockerfile".to_owned(), "FROM python:3.12".to_owned())]);
+    }
 }
