@@ -19,30 +19,7 @@ use crate::report::{print_diagnostics, table};
 /// Runs `lint`. Returns the process exit code.
 pub fn run(args: &LintArgs) -> Result<i32> {
     let root = &args.library.patterns;
-    // The whole library is loaded even when some paths are given, so an id clash with a file
-    // that is not being linted is still found.
-    let mut files: Vec<PathBuf> = if root.is_dir() { pattern_files(root)? } else { Vec::new() };
-    let mut wanted: Option<HashSet<PathBuf>> = None;
-    if !args.paths.is_empty() {
-        let mut set = HashSet::new();
-        for p in &args.paths {
-            let found = if p.is_dir() {
-                pattern_files(p)?
-            } else if p.exists() {
-                vec![p.clone()]
-            } else {
-                anyhow::bail!("no such file or directory: {}", p.display())
-            };
-            for f in found {
-                let canon = f.canonicalize().unwrap_or(f.clone());
-                if !files.iter().any(|x| x.canonicalize().ok().as_ref() == Some(&canon)) {
-                    files.push(f);
-                }
-                set.insert(canon);
-            }
-        }
-        wanted = Some(set);
-    }
+    let (files, wanted) = files_to_lint(args)?;
     let lib = load_library(root, &files)?;
     let selected: Vec<_> = lib
         .entries
@@ -64,87 +41,136 @@ pub fn run(args: &LintArgs) -> Result<i32> {
             Some(capacity(&prepared, &e.category, 0, args.draws, &TaskMix::default(), Params::default()))
         })
         .collect();
+    let exec = if args.exec { Some(exec_results(args, &selected, seeds)?) } else { None };
 
-    let exec = if args.exec { Some(exec_results(args, &selected, seeds.clone())?) } else { None };
-
-    let mut rows = Vec::new();
-    let (mut failed, mut warned) = (0, 0);
-    let mut thin = Vec::new();
+    let mut tally = Tally::default();
     for (n, ((e, report), cap)) in selected.iter().zip(&reports).zip(&capacities).enumerate() {
-        let extra = report.as_ref().map_or(&[][..], |r| &r.diagnostics[..]);
+        tally.add(args, e, report.as_ref(), cap.as_ref(), exec.as_ref().map(|x| &x[n]));
+    }
+    print_tables(args, &tally, exec.is_some(), &capacities);
+    Ok(if tally.failed > 0 { 1 } else { 0 })
+}
+
+/// The files to load (the whole library, plus given paths outside it) and, when paths are
+/// given, which of them to lint. The whole library is loaded even then, so an id clash with a
+/// file that is not being linted is still found.
+fn files_to_lint(args: &LintArgs) -> Result<(Vec<PathBuf>, Option<HashSet<PathBuf>>)> {
+    let root = &args.library.patterns;
+    let mut files: Vec<PathBuf> = if root.is_dir() { pattern_files(root)? } else { Vec::new() };
+    if args.paths.is_empty() {
+        return Ok((files, None));
+    }
+    let mut wanted = HashSet::new();
+    for p in &args.paths {
+        let found = if p.is_dir() {
+            pattern_files(p)?
+        } else if p.exists() {
+            vec![p.clone()]
+        } else {
+            anyhow::bail!("no such file or directory: {}", p.display())
+        };
+        for f in found {
+            let canon = f.canonicalize().unwrap_or(f.clone());
+            if !files.iter().any(|x| x.canonicalize().ok().as_ref() == Some(&canon)) {
+                files.push(f);
+            }
+            wanted.insert(canon);
+        }
+    }
+    Ok((files, Some(wanted)))
+}
+
+/// The table rows and counts, one file at a time.
+#[derive(Default)]
+struct Tally {
+    rows: Vec<Vec<String>>,
+    capacity_rows: Vec<Vec<String>>,
+    failed: usize,
+    warned: usize,
+}
+
+impl Tally {
+    /// Prints the file's diagnostics and failures, and adds its rows.
+    fn add(
+        &mut self,
+        args: &LintArgs,
+        e: &plse_schema::Entry,
+        report: Option<&LintReport>,
+        cap: Option<&Capacity>,
+        exec: Option<&Option<ExecRow>>,
+    ) {
+        let extra = report.map_or(&[][..], |r| &r.diagnostics[..]);
         print_diagnostics(&e.file, extra);
         let all = e.file.diagnostics.iter().chain(extra);
         let errors = all.clone().filter(|d| d.severity == Severity::Error).count();
         let warnings = all.filter(|d| d.severity == Severity::Warning).count();
-        let exec_row = exec.as_ref().map(|x| &x[n]);
-        if let Some(Some(x)) = exec_row {
+        if let Some(Some(x)) = exec {
             for (reason, seeds) in &x.failures {
                 let list: Vec<String> = seeds.iter().take(6).map(u64::to_string).collect();
                 eprintln!("error[validation]: {}: {reason}\n  = note: seeds {}\n", e.rel_path, list.join(", "));
             }
         }
-        let exec_failed = exec_row.is_some_and(|x| x.as_ref().is_some_and(|x| x.passed < x.tried));
-        let below_floor = args.capacity && cap.as_ref().is_some_and(|c| c.unique < args.min_capacity);
+        let exec_failed = exec.is_some_and(|x| x.as_ref().is_some_and(|x| x.passed < x.tried));
+        let below_floor = args.capacity && cap.is_some_and(|c| c.unique < args.min_capacity);
         if let (true, Some(c)) = (args.capacity, cap) {
-            let tasks: Vec<String> = c.by_task.iter().map(|(t, n)| format!("{t} {n}")).collect();
-            thin.push(vec![
-                if below_floor { "FAIL".to_owned() } else { "ok".to_owned() },
-                e.rel_path.clone(),
-                c.unique.to_string(),
-                c.structures.to_string(),
-                tasks.join(", "),
-            ]);
-            if below_floor {
-                eprintln!(
-                    "error[capacity]: {}: {} near-unique rows over {} draws, below the floor of {}\n  = help: let parameters change structure and logic (algorithm, data shape, error handling, API variant), not only names; CONTRIBUTING.md shows how\n",
-                    e.rel_path, c.unique, c.draws, args.min_capacity
-                );
-            }
+            self.capacity_rows.push(capacity_row(args, &e.rel_path, c, below_floor));
         }
         let fails = errors > 0 || exec_failed || below_floor || (args.deny_warnings && warnings > 0);
-        failed += usize::from(fails);
-        warned += usize::from(warnings > 0);
-        let id = e.file.pattern.as_ref().map_or_else(|| "—".to_owned(), |p| p.pattern_id.clone());
-        let (rendered, distinct) = report
-            .as_ref()
-            .map_or(("—".to_owned(), "—".to_owned()), |r| (format!("{}/{}", r.rendered, r.tried), r.distinct.to_string()));
-        let status = if fails {
-            "FAIL"
-        } else if warnings > 0 {
-            "warn"
-        } else {
-            "ok"
+        self.failed += usize::from(fails);
+        self.warned += usize::from(warnings > 0);
+        let status = match (fails, warnings > 0) {
+            (true, _) => "FAIL",
+            (false, true) => "warn",
+            (false, false) => "ok",
         };
-        let capacity = cap.as_ref().map_or("—".to_owned(), |c| format!("{}/{}", c.unique, c.structures));
+        let id = e.file.pattern.as_ref().map_or_else(|| "—".to_owned(), |p| p.pattern_id.clone());
+        let (rendered, distinct) =
+            report.map_or(("—".to_owned(), "—".to_owned()), |r| (format!("{}/{}", r.rendered, r.tried), r.distinct.to_string()));
+        let capacity = cap.map_or("—".to_owned(), |c| format!("{}/{}", c.unique, c.structures));
         let mut row =
             vec![status.to_owned(), e.rel_path.clone(), id, rendered, distinct, capacity, errors.to_string(), warnings.to_string()];
-        if let Some(x) = exec_row {
+        if let Some(x) = exec {
             row.push(x.as_ref().map_or("—".into(), |x| format!("{}/{}", x.passed, x.tried)));
             row.push(x.as_ref().map_or("—".into(), |x| format!("{:.1}", x.mean_ms)));
         }
-        rows.push(row);
+        self.rows.push(row);
     }
+}
+
+/// A file's row of the capacity table; reports the floor when it is missed.
+fn capacity_row(args: &LintArgs, rel_path: &str, c: &Capacity, below_floor: bool) -> Vec<String> {
+    if below_floor {
+        eprintln!(
+            "error[capacity]: {rel_path}: {} near-unique rows over {} draws, below the floor of {}\n  = help: let parameters change structure and logic (algorithm, data shape, error handling, API variant), not only names; CONTRIBUTING.md shows how\n",
+            c.unique, c.draws, args.min_capacity
+        );
+    }
+    let tasks: Vec<String> = c.by_task.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    let status = if below_floor { "FAIL" } else { "ok" };
+    vec![status.to_owned(), rel_path.to_owned(), c.unique.to_string(), c.structures.to_string(), tasks.join(", ")]
+}
+
+fn print_tables(args: &LintArgs, tally: &Tally, exec: bool, capacities: &[Option<Capacity>]) {
     let mut header = vec!["STATUS", "FILE", "PATTERN", "RENDERED", "DISTINCT", "CAPACITY", "ERRORS", "WARNINGS"];
-    if exec.is_some() {
+    if exec {
         header.extend(["VALIDATED", "MS/SAMPLE"]);
     }
-    print!("{}", table(&header, &rows));
+    print!("{}", table(&header, &tally.rows));
     if args.capacity {
         let total: u64 = capacities.iter().flatten().map(|c| c.unique).sum();
         let shapes: u64 = capacities.iter().flatten().map(|c| c.structures).sum();
         println!("\ncapacity over {} draws per pattern (seed 0, default task mix, dedup threshold 0.7):", args.draws);
-        print!("{}", table(&["STATUS", "FILE", "NEAR-UNIQUE", "STRUCTURES", "BY TASK"], &thin));
+        print!("{}", table(&["STATUS", "FILE", "NEAR-UNIQUE", "STRUCTURES", "BY TASK"], &tally.capacity_rows));
         println!("total: {total} near-unique rows, {shapes} code structures; floor {} per pattern", args.min_capacity);
     }
+    let n = tally.rows.len();
     println!(
-        "{} files linted over {} seeds: {} ok, {} failed, {} with warnings",
-        rows.len(),
+        "{n} files linted over {} seeds: {} ok, {} failed, {} with warnings",
         args.seeds,
-        rows.len() - failed,
-        failed,
-        warned
+        n - tally.failed,
+        tally.failed,
+        tally.warned
     );
-    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 /// What executing one pattern's samples found.
