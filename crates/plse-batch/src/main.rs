@@ -4,7 +4,7 @@
 use clap::Parser;
 
 use plse_batch::cli::{Cli, Command};
-use plse_batch::commands::{export, generate, lint, list, render, setup};
+use plse_batch::commands::{export, generate, lint, list, merge, render, setup, shards};
 use plse_batch::validation::sandbox::launch;
 
 fn main() {
@@ -17,13 +17,17 @@ fn main() {
         Command::Export(a) => export::run(a),
         Command::Diff(a) => export::diff(a),
         Command::Setup(a) => setup::run(a),
+        Command::Shards(a) => shards::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::SandboxWorker(a) => launch::run(a),
     };
     let code = match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            2
+            // Configuration errors by default; the sharding layer marks transient (1) and
+            // incomplete (3) ones.
+            plse_batch::shards::exit_code(&e, 2)
         }
     };
     std::process::exit(code);

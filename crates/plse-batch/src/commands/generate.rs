@@ -9,9 +9,15 @@
 //! Each candidate is drawn as a task (write, fix, compare; `--tasks`) and becomes a training
 //! row through `plse-dataset`; duplicates are judged within a task. Rows hold no timings:
 //! those go to the store's stage statistics.
+//!
+//! With `--num-shards T` it runs one shard (`crate::shards`): the indices `i % T == K` of
+//! every pattern, aiming at its share of each bucket plus a margin, into `OUT/shards/{K:05}`
+//! (resumed when interrupted), then writes the shard's completion marker. SIGTERM and SIGINT
+//! let the batch in flight commit, then end the run with exit 1, so a rerun resumes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -27,6 +33,7 @@ use plse_schema::Pattern;
 use crate::cli::GenerateArgs;
 use crate::discover::{load_library, pattern_files};
 use crate::report::table;
+use crate::shards::{self, Shard, code, layout};
 use crate::store::{Accepted, Cursor, Export, Rejected, Store};
 use crate::validation::pyenv::Tier;
 use plse_check::{StageName, Verdict};
@@ -115,7 +122,10 @@ impl Rejection {
 /// One drawn candidate of a batch.
 struct Candidate {
     src: usize,
+    /// The pattern's sample index (global: a shard draws every T-th).
     index: u64,
+    /// The position of the pattern's cursor it was drawn at.
+    local: u64,
     task: Task,
     drawn: Result<Drawn, String>,
     /// What the dedup index compares, computed once: checked before validation, inserted
@@ -136,7 +146,12 @@ struct Source<'a> {
 struct Plan<'a> {
     sources: Vec<Source<'a>>,
     targets: BTreeMap<String, u64>,
+    /// Per bucket: rows this process aims at (the whole run's, or a shard's share).
     need: BTreeMap<String, u64>,
+    /// Rows this process aims at in all (`--count`, or a shard's share).
+    count: u64,
+    /// The part of every pattern's index space this process draws from.
+    shard: Shard,
     /// Per source: its tie-break rank, drawn from the seed.
     ranks: Vec<String>,
 }
@@ -158,49 +173,136 @@ struct Records {
     touched: Vec<String>,
 }
 
+/// Set by SIGTERM or SIGINT: finish the batch in flight, commit it and stop.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: nix::libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// SIGTERM (Slurm's preemption and time limit, Kubernetes' pod deletion) and SIGINT set
+/// [`STOP`] instead of killing the run mid-batch.
+fn catch_stop_signals() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(SigHandler::Handler(on_stop_signal), SaFlags::SA_RESTART, SigSet::empty());
+    for sig in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe; the
+        // previous disposition is not needed.
+        #[allow(unsafe_code)]
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+}
+
 /// Runs `generate`. Returns the process exit code.
 pub fn run(args: &GenerateArgs) -> Result<i32> {
+    match args.shard.num_shards {
+        None => run_part(args, Shard::WHOLE),
+        Some(total) => run_shard(args, total),
+    }
+}
+
+/// One shard of a sharded run: pins (or checks) the run's settings, skips a complete shard,
+/// runs (or resumes) an incomplete one into its folder and marks it complete.
+fn run_shard(args: &GenerateArgs, total: u64) -> Result<i32> {
+    let shard = shards::resolve(total, args.shard.shard_index, args.shard.shard_offset, &|v| std::env::var(v).ok())?;
     let root = &args.library.patterns;
     let lib = load_library(root, &pattern_files(root)?)?;
-    let plan = plan(args, &lib)?;
+    let settings = pinned_settings(args, &lib)?;
+    let run = layout::pin(&args.out, &settings)?;
+    let dir = layout::shard_dir(&args.out, shard.index);
+    if let Some(m) = layout::marker(&args.out, shard, &run) {
+        println!("shard {} of {total} is already complete ({} rows in {}): nothing to do", shard.index, m.rows, dir.display());
+        return Ok(code::OK);
+    }
+    let mut part = args.clone();
+    part.out = dir.clone();
+    part.resume = true;
+    part.no_release = true;
+    let result = run_part(&part, shard);
+    let exit = match result {
+        Ok(c) => c,
+        // Failures past the checks of the settings (the sandbox, the store, a signal) are
+        // worth a retry; configuration errors keep their code.
+        Err(e) if shards::exit_code(&e, code::TRANSIENT) == code::TRANSIENT && STOP.load(Ordering::SeqCst) => {
+            eprintln!("error: {e:#}");
+            code::TRANSIENT
+        }
+        Err(e) => return Err(e),
+    };
+    if exit != code::OK {
+        return Ok(exit);
+    }
+    let rows = std::io::BufReader::new(std::fs::File::open(dir.join(DATASET))?).lines().count() as u64;
+    layout::write_marker(&args.out, shard, &run, rows, &[DATASET, PREFERENCE, REJECTS])?;
+    println!("shard {} of {total} complete: {rows} rows in {}", shard.index, dir.display());
+    Ok(code::OK)
+}
+
+/// What pins a sharded run (`OUT/run.json`): everything the rows depend on.
+fn pinned_settings(args: &GenerateArgs, lib: &plse_schema::Library) -> Result<serde_json::Value> {
+    let targets = parse_targets(&args.category_target)?;
+    let library: Vec<String> = library_entries(lib).iter().map(|e| format!("{} {}", e.sha256, e.path)).collect();
+    Ok(json!({
+        "plse_version": env!("CARGO_PKG_VERSION"), "num_shards": args.shard.num_shards, "shard_margin": args.shard.shard_margin,
+        "count": args.count, "seed": args.seed, "targets": targets, "tasks": args.tasks.spec(), "dedup_threshold": args.dedup_threshold,
+        "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>(), "decontaminate": args.release.decontaminate,
+        "ngram": args.release.ngram, "row_format": ROW_FORMAT,
+        "library": plse_sampling::rng::hex_digest(library.join("\n").as_bytes(), 64),
+    }))
+}
+
+/// The run, or one shard of it, in `args.out`.
+fn run_part(args: &GenerateArgs, shard: Shard) -> Result<i32> {
+    let root = &args.library.patterns;
+    let lib = load_library(root, &pattern_files(root)?)?;
+    let plan = plan(args, &lib, shard)?;
     let mut store = open_store(args, &plan, &lib)?;
     let benchmarks = crate::commands::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
     let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
     let ctx = crate::validation::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
     let mut state = resume(args, &plan, &store)?;
-    let progress = Progress::new(args.count, store.accepted_count()?);
+    let progress = Progress::new(plan.count, store.accepted_count()?);
     let started = Instant::now();
+    catch_stop_signals();
     loop {
         let total = store.accepted_count()?;
-        if total >= args.count {
+        if total >= plan.count {
             break;
         }
         let Some(batch) = schedule(&plan, &state) else {
-            return finish(&store, args, &plan.sources, &state, started, false);
+            return finish(&store, args, &plan, &state, started, false);
         };
         let candidates = draw_batch(args, &plan, &state, &decon, &batch);
         let verdicts = validate_batch(&ctx, &plan, &candidates)?;
         let records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
         commit(&mut store, &state, &records)?;
         progress.update(total + records.accepted.len() as u64, state.rejected);
+        if STOP.load(Ordering::SeqCst) {
+            progress.done();
+            let done = store.accepted_count()?;
+            eprintln!("interrupted: {done} of {} samples committed; run the same command again to resume", plan.count);
+            return Ok(code::TRANSIENT);
+        }
     }
     progress.done();
-    finish(&store, args, &plan.sources, &state, started, true)
+    finish(&store, args, &plan, &state, started, true)
 }
 
 /// The usable patterns (those with a task under the mix and their tiers allowed), the
-/// category targets and each bucket's need.
-fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library) -> Result<Plan<'a>> {
+/// category targets and each bucket's need (a shard's share of it).
+fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, shard: Shard) -> Result<Plan<'a>> {
     let broken = lib.entries.iter().filter(|e| e.file.has_errors()).count();
     if broken > 0 {
         eprintln!("warning: {broken} pattern file(s) have errors and are left out; run `plse-batch lint`");
     }
     let targets = parse_targets(&args.category_target)?;
     let sources = sources(args, lib, &targets)?;
-    let need = need(args, &sources, &targets)?;
+    let need: BTreeMap<String, u64> =
+        need(args, &sources, &targets)?.into_iter().map(|(b, n)| (b, shard.need(n, args.shard.shard_margin))).collect();
+    let count = need.values().sum();
     let ranks =
         sources.iter().map(|s| plse_sampling::rng::hex_digest(format!("{}\0{}", args.seed, s.pattern.pattern_id).as_bytes(), 16)).collect();
-    Ok(Plan { sources, targets, need, ranks })
+    Ok(Plan { sources, targets, need, count, shard, ranks })
 }
 
 fn sources<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, targets: &BTreeMap<String, u64>) -> Result<Vec<Source<'a>>> {
@@ -264,11 +366,18 @@ fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) 
     let config = json!({ "seed": args.seed, "count": args.count, "targets": plan.targets, "patterns": ids,
         "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT,
         "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": args.library.patterns.display().to_string(),
-        "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>() })
+        "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>() });
+    let config = match (args.shard.num_shards, config) {
+        (Some(_), serde_json::Value::Object(mut c)) => {
+            c.insert("shard".into(), json!({ "index": plan.shard.index, "total": plan.shard.total, "margin": args.shard.shard_margin }));
+            serde_json::Value::Object(c)
+        }
+        (_, c) => c,
+    }
     .to_string();
     match store.config()? {
         // The same run, already complete: nothing to add; export and summarise again.
-        Some(c) if c == config && store.accepted_count()? >= args.count => {}
+        Some(c) if c == config && store.accepted_count()? >= plan.count => {}
         Some(_) if !args.resume => bail!(
             "{} already holds an unfinished or different run ({} samples accepted); pass --resume to continue it, or choose another --out",
             out.join(crate::store::DB_FILE).display(),
@@ -342,7 +451,8 @@ fn schedule(plan: &Plan<'_>, state: &State) -> Option<Vec<(usize, u64)>> {
 fn draw_batch(args: &GenerateArgs, plan: &Plan<'_>, state: &State, decon: &Index, batch: &[(usize, u64)]) -> Vec<Candidate> {
     batch
         .iter()
-        .map(|&(src, index)| {
+        .map(|&(src, local)| {
+            let index = plan.shard.global(local);
             let s = &plan.sources[src];
             // Sources all have a task with weight > 0, so the mix always chooses one.
             let task = args.tasks.choose(s.pattern, &s.category, args.seed, index).unwrap_or(Task::Write);
@@ -354,7 +464,7 @@ fn draw_batch(args: &GenerateArgs, plan: &Plan<'_>, state: &State, decon: &Index
                 }
                 _ => None,
             };
-            Candidate { src, index, task, drawn, fingerprint, early }
+            Candidate { src, index, local, task, drawn, fingerprint, early }
         })
         .collect()
 }
@@ -389,11 +499,11 @@ fn accept(
         let pid = src.pattern.pattern_id.clone();
         let verdict = if c.drawn.is_ok() && c.early.is_none() { verdicts.next() } else { None };
         let bucket_left = plan.need[&src.bucket].saturating_sub(*state.accepted_in.get(&src.bucket).unwrap_or(&0));
-        if total >= args.count || bucket_left == 0 || state.cursors[&pid].quarantined.is_some() {
+        if total >= plan.count || bucket_left == 0 || state.cursors[&pid].quarantined.is_some() {
             continue; // not consumed: validated but surplus
         }
         let cursor = state.cursors.get_mut(&pid).unwrap_or_else(|| unreachable!());
-        cursor.next_index = cursor.next_index.max(c.index + 1);
+        cursor.next_index = cursor.next_index.max(c.local + 1);
         cursor.attempts += 1;
         if !records.touched.contains(&pid) {
             records.touched.push(pid.clone());
@@ -587,7 +697,8 @@ fn verification(v: &Verdict, task: Task) -> Verification {
     }
 }
 
-fn finish(store: &Store, args: &GenerateArgs, sources: &[Source<'_>], state: &State, started: Instant, complete: bool) -> Result<i32> {
+fn finish(store: &Store, args: &GenerateArgs, plan: &Plan<'_>, state: &State, started: Instant, complete: bool) -> Result<i32> {
+    let sources = &plan.sources;
     let out = &args.out;
     let dataset = out.join(DATASET);
     let mut written = 0;
@@ -608,7 +719,7 @@ fn finish(store: &Store, args: &GenerateArgs, sources: &[Source<'_>], state: &St
         out.join(PREFERENCE).display(),
         out.join(REJECTS).display()
     );
-    if complete && written >= args.count && !args.no_release {
+    if complete && written >= plan.count && !args.no_release {
         match crate::commands::export::release(out, &out.join("release"), &args.release, args.exec.venv.as_deref()) {
             Ok(summary) => crate::commands::export::print_summary(&summary),
             Err(e) => {
@@ -617,8 +728,8 @@ fn finish(store: &Store, args: &GenerateArgs, sources: &[Source<'_>], state: &St
             }
         }
     }
-    if !complete || written < args.count {
-        eprintln!("error: reached {written} of {} samples", args.count);
+    if !complete || written < plan.count {
+        eprintln!("error: reached {written} of {} samples", plan.count);
         return Ok(1);
     }
     Ok(0)

@@ -5,5 +5,7 @@ pub mod export;
 pub mod generate;
 pub mod lint;
 pub mod list;
+pub mod merge;
 pub mod render;
 pub mod setup;
+pub mod shards;

@@ -1,6 +1,11 @@
 //! The run's store: an embedded SQLite database in the output directory. Every batch is one
 //! transaction (WAL mode), so a `kill -9` at any moment leaves the last committed batch and
 //! `--resume` continues from there: nothing lost, nothing duplicated.
+//!
+//! WAL needs shared memory between the processes of one host: on a network filesystem
+//! (NFS, Lustre) either keep the store on node-local scratch, or set
+//! `PLSE_STORE_LOCKING=exclusive` (`PRAGMA locking_mode=EXCLUSIVE` before WAL: one process
+//! holds the store, and WAL then keeps its index in heap memory instead of a shared file).
 
 pub mod atomic;
 
@@ -81,6 +86,25 @@ pub enum Export {
 /// Version of the store's tables; a store of another version is refused, not migrated.
 const SCHEMA_VERSION: i64 = 3;
 
+/// An accepted sample as read back (merging shards).
+#[derive(Debug, Clone)]
+pub struct StoredSample {
+    /// Sample id.
+    pub id: String,
+    /// Pattern.
+    pub pattern_id: String,
+    /// Category.
+    pub category: String,
+    /// The task it was drawn as.
+    pub task: Task,
+    /// Its sample index.
+    pub index: u64,
+    /// The text duplicates are judged on.
+    pub text: String,
+    /// The exported row (JSON).
+    pub row: String,
+}
+
 /// A rejected candidate.
 pub struct Rejected<'a> {
     /// Pattern.
@@ -100,6 +124,9 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let conn = Connection::open(dir.join(DB_FILE)).context("opening the run store")?;
+        if std::env::var("PLSE_STORE_LOCKING").is_ok_and(|v| v == "exclusive") {
+            conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
@@ -270,6 +297,55 @@ impl Store {
             }
         }
         tx.commit().context("committing a batch")?;
+        Ok(())
+    }
+
+    /// Calls `f` with every accepted sample, in acceptance order, one at a time.
+    pub fn for_each_sample(&self, f: &mut dyn FnMut(&StoredSample) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare("SELECT id, pattern_id, category, task, idx, text, row FROM samples ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let task: String = r.get(3)?;
+            let sample = StoredSample {
+                id: r.get(0)?,
+                pattern_id: r.get(1)?,
+                category: r.get(2)?,
+                task: Task::parse(&task).with_context(|| format!("unknown task `{task}` in the store"))?,
+                index: r.get::<_, i64>(4)? as u64,
+                text: r.get(5)?,
+                row: r.get(6)?,
+            };
+            f(&sample)?;
+        }
+        Ok(())
+    }
+
+    /// Adds preference pairs (id, JSON) in order; pairs already present are kept once.
+    pub fn insert_preferences(&mut self, pairs: &[(String, String)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut pref = tx.prepare_cached("INSERT OR IGNORE INTO preferences (id, row) VALUES (?1, ?2)")?;
+            for (id, row) in pairs {
+                pref.execute(params![id, row])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds stage statistics (another run's, when merging shards).
+    pub fn add_stage_counts(&mut self, counts: &[StageCount]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO stages (pattern_id, stage, passed, failed, ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(pattern_id, stage) DO UPDATE SET passed = passed + ?3, failed = failed + ?4, ms = ms + ?5",
+            )?;
+            for c in counts {
+                st.execute(params![c.pattern_id, c.stage, c.passed as i64, c.failed as i64, c.ms])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
