@@ -198,7 +198,7 @@ mod tests {
         assert_eq!(Shard::WHOLE.need(40, 10), 40);
         let s = Shard { index: 3, total: 4 };
         assert_eq!(s.need(40, 10), 11);
-        assert_eq!(s.need(41, 10), 12);
+        assert_eq!(s.need(41, 10), 13);
         assert_eq!(s.need(0, 10), 0);
         assert_eq!(s.need(1, 0), 2);
         for n in 0..200 {
