@@ -468,3 +468,56 @@ fn slurm_array_and_dependent_merge_equal_a_local_sequential_run() {
     assert_eq!(std::fs::read(local.join("training_dataset.jsonl")).unwrap(), merged, "Slurm's merge differs from the local one");
     assert_eq!(std::fs::read(local.join("preference.jsonl")).unwrap(), std::fs::read(out.join("preference.jsonl")).unwrap());
 }
+
+fn accepted(db: &Path) -> u64 {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return 0 };
+    conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get::<_, i64>(0)).unwrap_or(0) as u64
+}
+
+#[test]
+fn sigterm_commits_the_batch_exits_1_and_a_rerun_resumes_to_the_same_shard() {
+    // Shard 0 of 2 of 300 rows aims at 165: three batches of at most 64, so a SIGTERM after
+    // the first commit lands mid-run.
+    let settings = ["--count", "300", "--seed", "12"];
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    let o = shard_of(&reference, 2, &settings, "0");
+    assert!(o.status.success(), "{}", text(&o));
+
+    let out = dir.path().join("run");
+    let db = out.join("shards/00000/plse-run.sqlite");
+    let mut c = cmd(&["generate", "--num-shards", "2", "--shard-index", "0"]);
+    c.args(settings).arg("--out").arg(&out).arg("--patterns").arg(root().join("patterns"));
+    if !is_root() {
+        c.arg("--unsafe-no-sandbox");
+    }
+    let mut child = c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while accepted(&db) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "finished before the signal");
+        assert!(start.elapsed() < Duration::from_secs(300), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+    let committed = accepted(&db);
+    assert!(committed > 0 && committed < 165, "{committed}");
+    assert!(!out.join("shards/00000/COMPLETE.json").exists());
+    // The same command again resumes and ends with the uninterrupted shard's rows.
+    let o = shard_of(&out, 2, &settings, "0");
+    assert!(o.status.success(), "{}", text(&o));
+    let file = "shards/00000/training_dataset.jsonl";
+    assert_eq!(std::fs::read(out.join(file)).unwrap(), std::fs::read(reference.join(file)).unwrap());
+}
+
+/// Shard `k` of `total`.
+fn shard_of(out: &Path, total: u64, settings: &[&str], k: &str) -> Output {
+    let mut c = cmd(&["generate", "--num-shards", &total.to_string(), "--shard-index", k]);
+    c.args(settings).arg("--out").arg(out).arg("--patterns").arg(root().join("patterns"));
+    if !is_root() {
+        c.arg("--unsafe-no-sandbox");
+    }
+    out_of(c)
+}

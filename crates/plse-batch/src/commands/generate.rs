@@ -269,6 +269,11 @@ fn run_part(args: &GenerateArgs, shard: Shard) -> Result<i32> {
         if total >= plan.count {
             break;
         }
+        if STOP.load(Ordering::SeqCst) {
+            progress.done();
+            eprintln!("interrupted: {total} of {} samples committed; run the same command again to resume", plan.count);
+            return Ok(code::TRANSIENT);
+        }
         let Some(batch) = schedule(&plan, &state) else {
             return finish(&store, args, &plan, &state, started, false);
         };
@@ -277,12 +282,6 @@ fn run_part(args: &GenerateArgs, shard: Shard) -> Result<i32> {
         let records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
         commit(&mut store, &state, &records)?;
         progress.update(total + records.accepted.len() as u64, state.rejected);
-        if STOP.load(Ordering::SeqCst) {
-            progress.done();
-            let done = store.accepted_count()?;
-            eprintln!("interrupted: {done} of {} samples committed; run the same command again to resume", plan.count);
-            return Ok(code::TRANSIENT);
-        }
     }
     progress.done();
     finish(&store, args, &plan, &state, started, true)
