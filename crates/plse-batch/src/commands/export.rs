@@ -64,6 +64,10 @@ pub fn reproduce_command(config: &serde_json::Value, patterns: &str) -> String {
         cmd.push_str(&format!(" --decontaminate {}", b.as_str().unwrap_or("")));
     }
     cmd.push_str(&format!(" --patterns {patterns}"));
+    // A merged sharded run: every shard with this command, then `merge`.
+    if let Some(t) = config["num_shards"].as_u64() {
+        cmd.push_str(&format!(" --num-shards {t} --shard-margin {} --shard-index K", config["shard_margin"]));
+    }
     cmd
 }
 
