@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -174,22 +175,20 @@ struct Records {
 }
 
 /// Set by SIGTERM or SIGINT: finish the batch in flight, commit it and stop.
-static STOP: AtomicBool = AtomicBool::new(false);
+static STOP: std::sync::LazyLock<Arc<AtomicBool>> = std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
-extern "C" fn on_stop_signal(_: nix::libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
+/// Whether a stop signal arrived.
+fn stopped() -> bool {
+    STOP.load(Ordering::SeqCst)
 }
 
 /// SIGTERM (Slurm's preemption and time limit, Kubernetes' pod deletion) and SIGINT set
-/// [`STOP`] instead of killing the run mid-batch.
+/// [`STOP`] instead of killing the run mid-batch (signal-hook: the handler only stores to the
+/// atomic, which is async-signal-safe).
 fn catch_stop_signals() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
-    let action = SigAction::new(SigHandler::Handler(on_stop_signal), SaFlags::SA_RESTART, SigSet::empty());
-    for sig in [Signal::SIGTERM, Signal::SIGINT] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe; the
-        // previous disposition is not needed.
-        #[allow(unsafe_code)]
-        let _ = unsafe { sigaction(sig, &action) };
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // Registering fails only for signals that cannot be caught; these two can.
+        let _ = signal_hook::flag::register(sig, Arc::clone(&STOP));
     }
 }
 
@@ -223,7 +222,7 @@ fn run_shard(args: &GenerateArgs, total: u64) -> Result<i32> {
         Ok(c) => c,
         // Failures past the checks of the settings (the sandbox, the store, a signal) are
         // worth a retry; configuration errors keep their code.
-        Err(e) if shards::exit_code(&e, code::TRANSIENT) == code::TRANSIENT && STOP.load(Ordering::SeqCst) => {
+        Err(e) if shards::exit_code(&e, code::TRANSIENT) == code::TRANSIENT && stopped() => {
             eprintln!("error: {e:#}");
             code::TRANSIENT
         }
@@ -269,7 +268,7 @@ fn run_part(args: &GenerateArgs, shard: Shard) -> Result<i32> {
         if total >= plan.count {
             break;
         }
-        if STOP.load(Ordering::SeqCst) {
+        if stopped() {
             progress.done();
             eprintln!("interrupted: {total} of {} samples committed; run the same command again to resume", plan.count);
             return Ok(code::TRANSIENT);
