@@ -21,7 +21,7 @@ use plse_sampling::Overrides;
 
 pub use capacity::{Capacity, capacity};
 pub use dedup::TaskDeduper;
-pub use row::{Finding, Message, PreferenceRow, SideFindings, StageOutcome, TrainingRow, Verification, compose, preference};
+pub use row::{Finding, Message, PreferenceRow, SideFindings, StageOutcome, TrainingRow, Verification, compose, pair_id, preference};
 pub use task::{MixError, Task, TaskMix};
 
 /// A sample and its row.

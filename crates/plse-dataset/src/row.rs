@@ -253,15 +253,21 @@ pub fn compose(prepared: &Prepared, sample: &Sample, task: Task) -> Result<Train
     })
 }
 
+/// The id of the preference pair of a paired pattern's sample: a hash of the pattern, its
+/// version and the parameters other than the switch, so both sides' rows name the same pair.
+pub fn pair_id(pattern_id: &str, version: &str, parameters: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut key = parameters.clone();
+    key.remove(PAIRED_PARAM);
+    let id_src = serde_json::json!({ "pattern_id": pattern_id, "version": version, "parameters": key });
+    plse_sampling::rng::hex_digest(id_src.to_string().as_bytes(), 16)
+}
+
 /// The preference pair of a paired sample (`None` for other patterns).
 pub fn preference(sample: &Sample) -> Option<PreferenceRow> {
     let pair = sample.pair.as_ref()?;
-    let mut key = sample.parameters.clone();
-    key.remove(PAIRED_PARAM);
-    let id_src = serde_json::json!({ "pattern_id": sample.pattern_id, "version": sample.pattern_version, "parameters": key });
     let answer = |code: &str| vec![Message { role: "assistant", content: artifact_block(&sample.artifact, code) }];
     Some(PreferenceRow {
-        id: plse_sampling::rng::hex_digest(id_src.to_string().as_bytes(), 16),
+        id: pair_id(&sample.pattern_id, &sample.pattern_version, &sample.parameters),
         pattern_id: sample.pattern_id.clone(),
         pattern_version: sample.pattern_version.clone(),
         category: sample.category.clone(),

@@ -74,10 +74,7 @@ pub fn pair_id(row: &Value) -> Option<String> {
     if row["pair"].is_null() {
         return None;
     }
-    let mut key = row["parameters"].as_object()?.clone();
-    key.remove(plse_schema::PAIRED_PARAM);
-    let src = serde_json::json!({ "pattern_id": row["pattern_id"], "version": row["pattern_version"], "parameters": key });
-    Some(plse_sampling::rng::hex_digest(src.to_string().as_bytes(), 16))
+    Some(plse_dataset::pair_id(row["pattern_id"].as_str()?, row["pattern_version"].as_str()?, row["parameters"].as_object()?))
 }
 
 #[cfg(test)]
