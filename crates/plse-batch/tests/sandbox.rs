@@ -37,7 +37,7 @@ const ATTACKS: &[Attack] = &[
     Attack {
         name: "write_outside",
         code: "MARK = '{{ marker }}'",
-        test: "for p in [MARK, '/tmp/' + MARK.rsplit('/', 1)[-1] + '-2']:\n    try:\n        open(p, 'w').write('pwned')\n        raise SystemError('wrote ' + p)\n    except PermissionError:\n        pass\n    except FileNotFoundError:\n        pass\n# /dev/shm is the sandbox's own tmpfs (semaphores for multiprocessing): writable, private.\nopen('/dev/shm/' + MARK.rsplit('/', 1)[-1] + '-shm', 'w').write('private')\n",
+        test: "import errno\nfor p in [MARK, '/tmp/' + MARK.rsplit('/', 1)[-1] + '-2']:\n    try:\n        open(p, 'w').write('pwned')\n        raise SystemError('wrote ' + p)\n    except OSError as e:\n        # Denied (Landlock, DAC), absent, or read-only (the rootless sandbox's own root).\n        assert e.errno in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.EROFS), e\n# /dev/shm is the sandbox's own tmpfs (semaphores for multiprocessing): writable, private.\nopen('/dev/shm/' + MARK.rsplit('/', 1)[-1] + '-shm', 'w').write('private')\n",
         validates: true,
     },
     Attack {
@@ -56,6 +56,27 @@ const ATTACKS: &[Attack] = &[
         name: "namespaces_ptrace",
         code: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)",
         test: "CLONE_NEWUSER = 0x10000000\nassert libc.unshare(CLONE_NEWUSER) == -1\nassert libc.syscall(101, 0, 1, 0, 0) == -1  # ptrace(PTRACE_TRACEME... attach pid 1)\nassert libc.syscall(435, 0, 0) == -1  # clone3\n",
+        validates: true,
+    },
+    Attack {
+        // A named UNIX socket of the user running plse-batch (an ssh-agent, a session bus): in
+        // the rootless sandbox DAC would allow the connection and Landlock does not govern it.
+        name: "unix_socket_of_the_user",
+        code: "import socket\nSOCK = '{{ socket }}'",
+        test: "s = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect(SOCK)\n    raise SystemError('connected')\nexcept OSError:\n    pass\n",
+        validates: true,
+    },
+    Attack {
+        // SIGKILL to every process the sample may signal: only its own namespace's.
+        name: "kill_everything",
+        code: "import os, signal",
+        test: "try:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n",
+        validates: true,
+    },
+    Attack {
+        name: "privileges",
+        code: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)",
+        test: "header = (ctypes.c_uint32 * 2)(0x20080522, 0)\ndata = (ctypes.c_uint32 * 6)()\nassert libc.capget(header, data) == 0\nassert not any(data), list(data)  # no capability, in any namespace\ntry:\n    os.setuid(0)\n    raise SystemError('became root')\nexcept OSError:\n    pass\nassert libc.mount(b'none', b'.', b'tmpfs', 0, None) == -1\nassert libc.umount2(os.getcwd().encode(), 2) == -1\nassert libc.chroot(b'.') == -1\n",
         validates: true,
     },
     Attack {
@@ -150,7 +171,14 @@ const ATTACKS: &[Attack] = &[
 ];
 
 fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
-    let code = a.code.replace("{{ port }}", &port.to_string()).replace("{{ marker }}", marker).replace("{{ secret }}", secret);
+    // The host's UNIX socket lives beside the secret file.
+    let socket = Path::new(secret).with_file_name("agent.sock");
+    let code = a
+        .code
+        .replace("{{ port }}", &port.to_string())
+        .replace("{{ marker }}", marker)
+        .replace("{{ secret }}", secret)
+        .replace("{{ socket }}", socket.to_str().unwrap());
     let block = |s: &str, pad: &str| s.lines().map(|l| format!("{pad}{l}\n")).collect::<String>();
     format!(
         "plse_version: \"3\"\npattern_id: attack.{}\nmetadata:\n  author: tests\n  description: hostile\n  tags: [attack]\n  pedagogy: {{concept: containment, difficulty: expert}}\ninstruction: \"Attack {{{{ n }}}}.\"\ncapabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]\nparameters:\n  n: {{type: int, description: n, default: 1, constraints: {{min: 1, max: 3}}}}\nvalidation:\n  linter_checks: false\n  unit_test_snippets:\n    - |\n{}template: |\n{}  # {{{{ n }}}}\n",
@@ -349,6 +377,10 @@ fn run_attacks(runner: Runner) {
     for a in ATTACKS {
         std::fs::write(lib.join(format!("{}.yaml", a.name)), pattern(a, port, &marker, secret.to_str().unwrap())).unwrap();
     }
+    // A listening UNIX socket of the runner (in its own 0700 directory, mode 0600).
+    let agent = std::os::unix::net::UnixListener::bind(dir.path().join("agent.sock")).unwrap();
+    agent.set_nonblocking(true).unwrap();
+    std::fs::set_permissions(dir.path().join("agent.sock"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let args = ["lint", "--exec", "--seeds", "1", "--timeout", "3", "--memory-mb", "1024", "--patterns", lib.to_str().unwrap()];
     let mut cmd = match runner {
         Runner::Root => {
@@ -361,7 +393,17 @@ fn run_attacks(runner: Runner) {
             std::os::unix::fs::chown(&secret, Some(uid), Some(uid)).unwrap();
             std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
             std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::os::unix::fs::chown(dir.path().join("agent.sock"), Some(uid), Some(uid)).unwrap();
             as_user(uid, dir.path(), &args)
+        }
+    };
+    // Another process of the runner's uid, outside the sandbox: `kill -1` in a sample must not
+    // reach it. (As root, the sandbox's uids differ from root's anyway.)
+    let mut canary = match runner {
+        Runner::Root => None,
+        Runner::User(uid) => {
+            use std::os::unix::process::CommandExt;
+            Some(Command::new("sleep").arg("600").uid(uid).gid(uid).spawn().unwrap())
         }
     };
     let start = Instant::now();
@@ -397,6 +439,12 @@ fn run_attacks(runner: Runner) {
     assert!(!Path::new(&shm).exists(), "the sandbox's /dev/shm is the host's: {shm} appeared");
     let mut buf = [0u8; 1];
     assert!(listener.accept().map(|(mut s, _)| s.read(&mut buf)).is_err(), "a sample connected to the host");
+    assert!(agent.accept().is_err(), "a sample connected to the runner's UNIX socket");
+    if let Some(c) = canary.as_mut() {
+        assert!(c.try_wait().unwrap().is_none(), "a sample killed a process of its user outside the sandbox");
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
     let alive = match runner {
         Runner::Root => sandbox_uids_alive(pid),
         Runner::User(uid) => processes_of(uid),

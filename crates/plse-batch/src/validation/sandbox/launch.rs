@@ -10,7 +10,9 @@
 //!
 //! Rootless (`--rootless`, for a caller that is not root): the same box inside a new *user*
 //! namespace created together with the others, with the caller's uid and gid mapped to
-//! themselves (one uid: no per-slot uids, no setgroups). Instead of the uid drop, the worker
+//! themselves (one uid: no per-slot uids, no setgroups), and a new root that holds only what
+//! the worker may use (`build_root`: the user's files and sockets do not exist in it). Instead
+//! of the uid drop, the worker
 //! gives up every capability it holds in that user namespace (bounding, ambient, effective,
 //! permitted, inheritable sets) before no_new_privs, seccomp and exec; Landlock is mandatory
 //! there (the worker runs as the user, so DAC alone would let it read the user's files).
@@ -92,15 +94,17 @@ pub fn run(args: &LaunchArgs) -> Result<i32> {
     };
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).context("making mounts private")?;
     let opts = format!("size={},mode=0700,uid={},gid={}", args.scratch_bytes, args.uid, gid);
-    mount(Some("tmpfs"), &args.scratch, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(opts.as_str()))
-        .map_err(|e| step("mount-tmpfs", e))
-        .with_context(|| format!("mounting the scratch tmpfs on {}", args.scratch.display()))?;
-    // A private, size-capped /dev/shm: multiprocessing pools and joblib need POSIX semaphores
-    // and shared memory there. It lives in this mount namespace only (the host's is hidden) and
-    // the worker empties it after every run.
-    if Path::new(SHM).is_dir() {
-        mount(Some("tmpfs"), SHM, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("size=64m,mode=1777"))
-            .context("mounting a private tmpfs on /dev/shm")?;
+    if args.rootless {
+        build_root(args, &opts)?;
+    } else {
+        mount(Some("tmpfs"), &args.scratch, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(opts.as_str()))
+            .with_context(|| format!("mounting the scratch tmpfs on {}", args.scratch.display()))?;
+        // A private, size-capped /dev/shm: multiprocessing pools and joblib need POSIX semaphores
+        // and shared memory there. It lives in this mount namespace only (the host's is hidden) and
+        // the worker empties it after every run.
+        if Path::new(SHM).is_dir() {
+            mount_shm(Path::new(SHM))?;
+        }
     }
     // SAFETY: this process is single-threaded (the launcher starts no threads), so fork is sound.
     #[allow(unsafe_code)]
@@ -145,6 +149,93 @@ fn enter_user_namespace(args: &LaunchArgs, flags: CloneFlags) -> Result<u32> {
     write("uid_map", format!("{uid} {uid} 1\n"))?;
     write("gid_map", format!("{gid} {gid} 1\n"))?;
     Ok(gid)
+}
+
+/// Paths of the system the worker reads (programs, libraries, configuration), besides the venv
+/// and the worker script's directory.
+const SYSTEM: &[&str] = &["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"];
+
+/// The CPU description PyTorch's cpuinfo and OpenBLAS read (see `landlock`).
+const CPU: &[&str] = &["/proc/cpuinfo", "/sys/devices/system/cpu"];
+
+/// The devices a run may read and write.
+const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"];
+
+fn mount_shm(at: &Path) -> Result<()> {
+    mount(Some("tmpfs"), at, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("size=64m,mode=1777"))
+        .with_context(|| format!("mounting a private tmpfs on {}", at.display()))
+}
+
+/// Rootless: the worker's whole file system is a new root that holds only what it may use —
+/// the system paths, the CPU description, four devices, the venv and the worker script's
+/// directory (bind mounts at their own paths), a private /dev/shm and the scratch tmpfs (at
+/// the scratch path) — and nothing else of the host. The worker runs as the user, so DAC would
+/// let it reach the user's files, and Landlock does not govern connecting to a named UNIX
+/// socket: without this, a sample could talk to the user's ssh-agent or session bus. Built on
+/// a tmpfs mounted over the (empty) scratch directory, then `pivot_root` into it, the old root
+/// detached, and the new root's own tmpfs made read-only.
+fn build_root(args: &LaunchArgs, scratch_opts: &str) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, symlink};
+    let root = &args.scratch;
+    mount(Some("tmpfs"), root, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("size=1m,mode=0755"))
+        .map_err(|e| step("mount-tmpfs", e))
+        .with_context(|| format!("mounting the new root's tmpfs on {}", root.display()))?;
+    let inside = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
+    let parent_of = |p: &Path| -> Result<()> {
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(())
+    };
+    let bind = |src: &Path| -> Result<()> {
+        let Ok(meta) = std::fs::symlink_metadata(src) else { return Ok(()) };
+        let dst = inside(src);
+        parent_of(&dst)?;
+        if meta.file_type().is_symlink() {
+            // /bin → usr/bin and the like: the same link, resolved inside.
+            if std::fs::symlink_metadata(&dst).is_err() {
+                symlink(std::fs::read_link(src)?, &dst).with_context(|| format!("linking {}", dst.display()))?;
+            }
+            return Ok(());
+        }
+        if meta.is_dir() {
+            std::fs::create_dir_all(&dst)?;
+        } else if meta.is_file() || meta.file_type().is_char_device() {
+            if std::fs::symlink_metadata(&dst).is_err() {
+                std::fs::File::create(&dst).with_context(|| format!("creating {}", dst.display()))?;
+            }
+        } else {
+            bail!("{} is neither a directory, a file nor a device", src.display());
+        }
+        mount(Some(src), &dst, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+            .with_context(|| format!("binding {} into the sandbox", src.display()))
+    };
+    for p in SYSTEM.iter().chain(CPU).chain(DEVICES) {
+        bind(Path::new(p))?;
+    }
+    bind(&args.venv)?;
+    bind(args.worker.parent().unwrap_or(Path::new("/")))?;
+    let shm = inside(Path::new(SHM));
+    std::fs::create_dir_all(&shm)?;
+    mount_shm(&shm)?;
+    let scratch = inside(root);
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    mount(Some("tmpfs"), &scratch, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(scratch_opts))
+        .map_err(|e| step("mount-tmpfs", e))
+        .with_context(|| format!("mounting the scratch tmpfs on {}", args.scratch.display()))?;
+    std::env::set_current_dir(root).context("entering the new root")?;
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH).context("detaching the old root")?;
+    std::env::set_current_dir("/").context("entering /")?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        None::<&str>,
+    )
+    .context("making the new root read-only")?;
+    Ok(())
 }
 
 /// Tags an error with the failing step and its errno (the first line of the launcher's
@@ -213,14 +304,9 @@ fn become_worker(args: &LaunchArgs) -> Result<std::convert::Infallible> {
 fn landlock(args: &LaunchArgs) -> Result<RestrictionStatus> {
     let abi = ABI::V6;
     let worker_dir = args.worker.parent().unwrap_or(Path::new("/"));
-    let read: Vec<PathBuf> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc/cpuinfo", "/sys/devices/system/cpu"]
-        .iter()
-        .map(PathBuf::from)
-        .chain([args.venv.clone(), worker_dir.to_path_buf()])
-        .filter(|p| p.exists())
-        .collect();
-    let devices: Vec<&str> =
-        ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"].into_iter().filter(|p| Path::new(p).exists()).collect();
+    let read: Vec<PathBuf> =
+        SYSTEM.iter().chain(CPU).map(PathBuf::from).chain([args.venv.clone(), worker_dir.to_path_buf()]).filter(|p| p.exists()).collect();
+    let devices: Vec<&str> = DEVICES.iter().copied().filter(|p| Path::new(p).exists()).collect();
     let status = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(AccessFs::from_all(abi))?
