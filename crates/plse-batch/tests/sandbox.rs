@@ -259,7 +259,7 @@ fn without_user_namespaces_the_sandbox_is_refused() {
         as_user(uid, home.path(), &args)
     } else {
         let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
-        c.args(args).env("NO_COLOR", "1").current_dir(home.path());
+        c.args(args).arg("--venv").arg(shared_venv()).env("NO_COLOR", "1").current_dir(home.path());
         c
     };
     let arch = std::env::consts::ARCH.try_into().unwrap();
