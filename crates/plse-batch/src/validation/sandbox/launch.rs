@@ -208,7 +208,11 @@ fn build_root(args: &LaunchArgs, scratch_opts: &str) -> Result<()> {
             bail!("{} is neither a directory, a file nor a device", src.display());
         }
         mount(Some(src), &dst, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-            .with_context(|| format!("binding {} into the sandbox", src.display()))
+            .with_context(|| format!("binding {} into the sandbox", src.display()))?;
+        if !DEVICES.contains(&src.to_str().unwrap_or("")) {
+            read_only(&dst)?;
+        }
+        Ok(())
     };
     for p in SYSTEM.iter().chain(CPU).chain(DEVICES) {
         bind(Path::new(p))?;
@@ -236,6 +240,28 @@ fn build_root(args: &LaunchArgs, scratch_opts: &str) -> Result<()> {
     )
     .context("making the new root read-only")?;
     Ok(())
+}
+
+/// Remounts the bind mount at `at` read-only (beside Landlock, which already allows only reads
+/// there: the venv is the user's own, writable by DAC). A user namespace may not clear the
+/// flags the original mount has (they are locked), so they are kept.
+fn read_only(at: &Path) -> Result<()> {
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    let now = statvfs(at).with_context(|| format!("statvfs {}", at.display()))?.flags();
+    let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+    for (st, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if now.contains(st) {
+            flags |= ms;
+        }
+    }
+    mount(None::<&str>, at, None::<&str>, flags, None::<&str>).with_context(|| format!("making {} read-only", at.display()))
 }
 
 /// Tags an error with the failing step and its errno (the first line of the launcher's

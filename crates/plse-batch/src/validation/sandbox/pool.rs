@@ -204,7 +204,9 @@ fn install_in(base: &Path) -> Result<PathBuf> {
     let both: String = files.iter().map(|(_, text)| *text).collect();
     let dir = base.join(plse_sampling::rng::hex_digest(both.as_bytes(), 12));
     let same = |name: &str, text: &str| std::fs::read(dir.join(name)).is_ok_and(|b| b == text.as_bytes());
-    if files.iter().all(|(name, text)| same(name, text)) {
+    // A user may use an identical copy they cannot write (root's shared venv); root keeps
+    // re-asserting the modes, which the sandbox's uids need.
+    if !nix::unistd::geteuid().is_root() && files.iter().all(|(name, text)| same(name, text)) {
         return Ok(dir.join("worker.py"));
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
