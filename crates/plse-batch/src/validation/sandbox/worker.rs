@@ -113,6 +113,7 @@ impl Worker {
                 // cannot have planted it (or a symlink in its place) beforehand.
                 let dir = tempfile::Builder::new()
                     .prefix(&format!("plse-sandbox-{}-{slot}-", std::process::id()))
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
                     .tempdir()
                     .context("creating the scratch mount point")?
                     .keep();
