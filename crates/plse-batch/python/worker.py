@@ -62,6 +62,18 @@ def landlock_scope_signals():
     return LANDLOCK_ABI if rc == 0 else -1
 
 
+def capabilities():
+    """The effective and permitted capability sets, ORed (the host requires 0 in the sandbox);
+    -1 when they cannot be read."""
+    if LIBC is None:
+        return -1
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable}
+    if LIBC.capget(header, data) != 0:
+        return -1
+    return data[0] | data[1] | data[3] << 32 | data[4] << 32
+
+
 def read_capped(path):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -348,7 +360,7 @@ def main():
 
     gc.collect()
     gc.freeze()
-    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "landlock_abi": LANDLOCK_ABI, "preloaded": loaded, "preload_errors": failed, "preload_skipped": skipped}
+    hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "caps": capabilities(), "landlock_abi": LANDLOCK_ABI, "preloaded": loaded, "preload_errors": failed, "preload_skipped": skipped}
     PROTOCOL_OUT.write(json.dumps(hello) + "\n")
     for line in sys.stdin:
         try:

@@ -37,7 +37,7 @@ const ATTACKS: &[Attack] = &[
     Attack {
         name: "write_outside",
         code: "MARK = '{{ marker }}'",
-        test: "for p in [MARK, '/tmp/' + MARK.rsplit('/', 1)[-1] + '-2']:\n    try:\n        open(p, 'w').write('pwned')\n        raise SystemError('wrote ' + p)\n    except PermissionError:\n        pass\n    except FileNotFoundError:\n        pass\n# /dev/shm is the sandbox's own tmpfs (semaphores for multiprocessing): writable, private.\nopen('/dev/shm/' + MARK.rsplit('/', 1)[-1] + '-shm', 'w').write('private')\n",
+        test: "import errno\nfor p in [MARK, '/tmp/' + MARK.rsplit('/', 1)[-1] + '-2']:\n    try:\n        open(p, 'w').write('pwned')\n        raise SystemError('wrote ' + p)\n    except OSError as e:\n        # Denied (Landlock, DAC), absent, or read-only (the rootless sandbox's own root).\n        assert e.errno in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.EROFS), e\n# /dev/shm is the sandbox's own tmpfs (semaphores for multiprocessing): writable, private.\nopen('/dev/shm/' + MARK.rsplit('/', 1)[-1] + '-shm', 'w').write('private')\n",
         validates: true,
     },
     Attack {
@@ -56,6 +56,27 @@ const ATTACKS: &[Attack] = &[
         name: "namespaces_ptrace",
         code: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)",
         test: "CLONE_NEWUSER = 0x10000000\nassert libc.unshare(CLONE_NEWUSER) == -1\nassert libc.syscall(101, 0, 1, 0, 0) == -1  # ptrace(PTRACE_TRACEME... attach pid 1)\nassert libc.syscall(435, 0, 0) == -1  # clone3\n",
+        validates: true,
+    },
+    Attack {
+        // A named UNIX socket of the user running plse-batch (an ssh-agent, a session bus): in
+        // the rootless sandbox DAC would allow the connection and Landlock does not govern it.
+        name: "unix_socket_of_the_user",
+        code: "import socket\nSOCK = '{{ socket }}'",
+        test: "s = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect(SOCK)\n    raise SystemError('connected')\nexcept OSError:\n    pass\n",
+        validates: true,
+    },
+    Attack {
+        // SIGKILL to every process the sample may signal: only its own namespace's.
+        name: "kill_everything",
+        code: "import os, signal",
+        test: "try:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n",
+        validates: true,
+    },
+    Attack {
+        name: "privileges",
+        code: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)",
+        test: "header = (ctypes.c_uint32 * 2)(0x20080522, 0)\ndata = (ctypes.c_uint32 * 6)()\nassert libc.capget(header, data) == 0\nassert not any(data), list(data)  # no capability, in any namespace\ntry:\n    os.setuid(0)\n    raise SystemError('became root')\nexcept OSError:\n    pass\nassert libc.mount(b'none', b'.', b'tmpfs', 0, None) == -1\nassert libc.umount2(os.getcwd().encode(), 2) == -1\nassert libc.chroot(b'.') == -1\n",
         validates: true,
     },
     Attack {
@@ -150,7 +171,14 @@ const ATTACKS: &[Attack] = &[
 ];
 
 fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
-    let code = a.code.replace("{{ port }}", &port.to_string()).replace("{{ marker }}", marker).replace("{{ secret }}", secret);
+    // The host's UNIX socket lives beside the secret file.
+    let socket = Path::new(secret).with_file_name("agent.sock");
+    let code = a
+        .code
+        .replace("{{ port }}", &port.to_string())
+        .replace("{{ marker }}", marker)
+        .replace("{{ secret }}", secret)
+        .replace("{{ socket }}", socket.to_str().unwrap());
     let block = |s: &str, pad: &str| s.lines().map(|l| format!("{pad}{l}\n")).collect::<String>();
     format!(
         "plse_version: \"3\"\npattern_id: attack.{}\nmetadata:\n  author: tests\n  description: hostile\n  tags: [attack]\n  pedagogy: {{concept: containment, difficulty: expert}}\ninstruction: \"Attack {{{{ n }}}}.\"\ncapabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]\nparameters:\n  n: {{type: int, description: n, default: 1, constraints: {{min: 1, max: 3}}}}\nvalidation:\n  linter_checks: false\n  unit_test_snippets:\n    - |\n{}template: |\n{}  # {{{{ n }}}}\n",
@@ -172,29 +200,108 @@ fn sandbox_uids_alive(pid: u32) -> Vec<String> {
         .collect()
 }
 
-/// Without root there are no namespaces: `lint --exec` refuses to run pattern code and says
-/// what is missing and how to go on. As root, the binary runs as an unprivileged uid to show it.
+/// Sandbox runs of this binary one at a time: each uses both cores, and the attacks' 3 s
+/// limits are meant for one run, not three at once.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An unprivileged uid for test `k` of this process: no account has it (none is needed), so
+/// every process of it after a run is a survivor of that run.
+fn test_uid(k: u32) -> u32 {
+    57_000 + k * 1_000 + std::process::id() % 1_000
+}
+
+/// The venv an unprivileged user runs with: root's, which is world-readable.
+fn shared_venv() -> std::ffi::OsString {
+    std::env::var_os("PLSE_VENV").unwrap_or_else(|| "/opt/plse/venv".into())
+}
+
+/// A temporary directory owned by `uid` (mode 0700): its HOME, its output.
+fn dir_of(uid: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(dir.path(), Some(uid), Some(uid)).unwrap();
+    dir
+}
+
+/// `plse-batch ARGS` as the unprivileged `uid` (no supplementary groups), with HOME in a
+/// directory of its own and root's venv, from that directory.
+fn as_user(uid: u32, home: &Path, args: &[&str]) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
+    c.args(args).arg("--venv").arg(shared_venv()).env("HOME", home).env_remove("XDG_CACHE_HOME").env("NO_COLOR", "1").current_dir(home);
+    c.uid(uid).gid(uid);
+    c
+}
+
+/// Where the kernel (or a container's seccomp profile) forbids user namespaces, a user without
+/// root gets no sandbox: `lint --exec` refuses to run pattern code, says what is in the way and
+/// how to go on. The refusal is produced for real: the binary runs under a seccomp filter that
+/// fails `unshare` with EPERM (as Docker's default profile does), as an unprivileged uid.
 #[test]
-fn without_root_the_sandbox_is_refused() {
+fn without_user_namespaces_the_sandbox_is_refused() {
+    use std::collections::BTreeMap;
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let lib = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(lib.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let network = &ATTACKS[0];
-    let file = lib.path().join("network.yaml");
-    std::fs::write(&file, pattern(network, 9, "/nonexistent", "/nonexistent")).unwrap();
+    let _serial = serial();
+    let uid = test_uid(2);
+    let home = if is_root() { dir_of(uid) } else { tempfile::tempdir().unwrap() };
+    let lib = home.path().join("patterns");
+    std::fs::create_dir(&lib).unwrap();
+    let file = lib.join("network.yaml");
+    std::fs::write(&file, pattern(&ATTACKS[0], 9, "/nonexistent", "/nonexistent")).unwrap();
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
-    c.args(["lint", "--exec", "--seeds", "1", "--patterns"]).arg(lib.path()).current_dir(lib.path()).env("NO_COLOR", "1");
-    if is_root() {
-        // The venv root's runs use (world-readable, as the sandbox uid reads it too).
-        let venv = std::env::var_os("PLSE_VENV").unwrap_or_else(|| "/opt/plse/venv".into());
-        c.arg("--venv").arg(venv).env("HOME", lib.path()).uid(65_534).gid(65_534);
+    let args = ["lint", "--exec", "--seeds", "1", "--patterns", lib.to_str().unwrap()];
+    let mut c = if is_root() {
+        as_user(uid, home.path(), &args)
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
+        c.args(args).arg("--venv").arg(shared_venv()).env("NO_COLOR", "1").current_dir(home.path());
+        c
+    };
+    let arch = std::env::consts::ARCH.try_into().unwrap();
+    let rules = BTreeMap::from([(nix::libc::SYS_unshare, Vec::new())]);
+    let filter: seccompiler::BpfProgram = seccompiler::SeccompFilter::new(
+        rules,
+        seccompiler::SeccompAction::Allow,
+        seccompiler::SeccompAction::Errno(nix::libc::EPERM as u32),
+        arch,
+    )
+    .unwrap()
+    .try_into()
+    .unwrap();
+    // SAFETY: between fork and exec, only prctl and the seccomp syscall on a prepared program.
+    #[allow(unsafe_code)]
+    unsafe {
+        c.pre_exec(move || {
+            nix::sys::prctl::set_no_new_privs()?;
+            seccompiler::apply_filter(&filter).map_err(|e| std::io::Error::other(e.to_string()))
+        });
     }
     let out = c.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("the sandbox needs root") && stderr.contains("--unsafe-no-sandbox"), "{stderr}");
+    for want in [
+        "the sandbox cannot be built without root",
+        "step `unshare-user`",
+        "seccomp profile",
+        "user.max_user_namespaces=",
+        "--unsafe-no-sandbox",
+    ] {
+        assert!(stderr.contains(want), "no {want:?} in:\n{stderr}");
+    }
+}
+
+/// Who runs the attack suite.
+#[derive(Clone, Copy)]
+enum Runner {
+    /// Root: the sandbox with per-slot uids.
+    Root,
+    /// An unprivileged uid (started by root): the rootless sandbox.
+    User(u32),
 }
 
 /// The attack suite needs the sandbox, so root. A plain `cargo test` reports it as ignored;
@@ -204,29 +311,104 @@ fn without_root_the_sandbox_is_refused() {
 #[ignore = "needs root (the sandbox builds namespaces): run as root with --include-ignored, as `cargo xtask ci` does"]
 fn attacks_are_contained() {
     assert!(is_root(), "the attack suite needs root (the sandbox builds namespaces) and did not run: run it as root");
-    let dir = tempfile::tempdir().unwrap();
+    run_attacks(Runner::Root);
+}
+
+/// The same suite and host checks in the rootless sandbox: `plse-batch` runs as an unprivileged
+/// uid (with a HOME of its own and root's world-readable venv). The secret file is that uid's
+/// own (DAC lets it read it: only the sandbox stops the sample); no process of the uid may
+/// survive the run.
+#[test]
+#[ignore = "needs root to run the binary as an unprivileged uid: run as root with --include-ignored, as `cargo xtask ci` does"]
+fn attacks_are_contained_without_root() {
+    assert!(is_root(), "the rootless attack suite needs root to switch to an unprivileged uid and did not run: run it as root");
+    run_attacks(Runner::User(test_uid(0)));
+}
+
+/// A `generate` run as an unprivileged uid in the rootless sandbox: 20 rows of the library's
+/// core patterns, written with their release; nothing of the uid left running.
+#[test]
+#[ignore = "needs root to run the binary as an unprivileged uid: run as root with --include-ignored, as `cargo xtask ci` does"]
+fn generate_runs_without_root() {
+    assert!(is_root(), "needs root to switch to an unprivileged uid, and did not run: run it as root");
+    let _serial = serial();
+    let uid = test_uid(1);
+    let home = dir_of(uid);
+    let out_dir = home.path().join("run");
+    let patterns = root().join("patterns");
+    let args = ["generate", "-n", "20", "--tiers", "core", "--out", out_dir.to_str().unwrap(), "--patterns", patterns.to_str().unwrap()];
+    let out = as_user(uid, home.path(), &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("unsafe-no-sandbox"), "{stderr}");
+    let rows = std::fs::read_to_string(out_dir.join("training_dataset.jsonl")).unwrap();
+    assert_eq!(rows.lines().count(), 20, "{stderr}");
+    assert!(out_dir.join("release/manifest.json").exists(), "{stderr}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(processes_of(uid).is_empty(), "processes survived: {:?}", processes_of(uid));
+}
+
+/// Every process of `uid` (`ps`), zombies included.
+fn processes_of(uid: u32) -> Vec<String> {
+    let out = Command::new("ps").args(["-eo", "uid=,pid=,comm="]).output().unwrap();
+    let uid = uid.to_string();
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.split_whitespace().next() == Some(uid.as_str())).map(str::to_owned).collect()
+}
+
+fn run_attacks(runner: Runner) {
+    use std::os::unix::fs::PermissionsExt;
+    let _serial = serial();
+    let dir = match runner {
+        Runner::Root => tempfile::tempdir().unwrap(),
+        Runner::User(uid) => dir_of(uid),
+    };
     let lib = dir.path().join("patterns");
     std::fs::create_dir(&lib).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let marker = format!("/tmp/plse-attack-{}", std::process::id());
+    let label = match runner {
+        Runner::Root => "root",
+        Runner::User(_) => "user",
+    };
+    let marker = format!("/tmp/plse-attack-{}-{label}", std::process::id());
     let secret = dir.path().join("secret.txt");
     std::fs::write(&secret, "TOP SECRET").unwrap();
     for a in ATTACKS {
         std::fs::write(lib.join(format!("{}.yaml", a.name)), pattern(a, port, &marker, secret.to_str().unwrap())).unwrap();
     }
+    // A listening UNIX socket of the runner (in its own 0700 directory, mode 0600).
+    let agent = std::os::unix::net::UnixListener::bind(dir.path().join("agent.sock")).unwrap();
+    agent.set_nonblocking(true).unwrap();
+    std::fs::set_permissions(dir.path().join("agent.sock"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let args = ["lint", "--exec", "--seeds", "1", "--timeout", "3", "--memory-mb", "1024", "--patterns", lib.to_str().unwrap()];
+    let mut cmd = match runner {
+        Runner::Root => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_plse-batch"));
+            c.args(args).current_dir(root()).env("NO_COLOR", "1");
+            c
+        }
+        Runner::User(uid) => {
+            // The user's own secret: DAC lets it read it, only the sandbox keeps it from samples.
+            std::os::unix::fs::chown(&secret, Some(uid), Some(uid)).unwrap();
+            std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::os::unix::fs::chown(dir.path().join("agent.sock"), Some(uid), Some(uid)).unwrap();
+            as_user(uid, dir.path(), &args)
+        }
+    };
+    // Another process of the runner's uid, outside the sandbox: `kill -1` in a sample must not
+    // reach it. (As root, the sandbox's uids differ from root's anyway.)
+    let mut canary = match runner {
+        Runner::Root => None,
+        Runner::User(uid) => {
+            use std::os::unix::process::CommandExt;
+            Some(Command::new("sleep").arg("600").uid(uid).gid(uid).spawn().unwrap())
+        }
+    };
     let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_plse-batch"))
-        .args(["lint", "--exec", "--seeds", "1", "--timeout", "3", "--memory-mb", "1024", "--patterns"])
-        .arg(&lib)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("PLSE_TEST_SECRET", "hunter2")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child =
+        cmd.env("PLSE_TEST_SECRET", "hunter2").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
     let elapsed = start.elapsed();
@@ -253,11 +435,21 @@ fn attacks_are_contained() {
     for suffix in ["", "-2", "-daemon"] {
         assert!(!Path::new(&format!("{marker}{suffix}")).exists(), "file {marker}{suffix} written outside the sandbox");
     }
-    let shm = format!("/dev/shm/plse-attack-{}-shm", std::process::id());
+    let shm = format!("/dev/shm/{}-shm", marker.rsplit('/').next().unwrap());
     assert!(!Path::new(&shm).exists(), "the sandbox's /dev/shm is the host's: {shm} appeared");
     let mut buf = [0u8; 1];
     assert!(listener.accept().map(|(mut s, _)| s.read(&mut buf)).is_err(), "a sample connected to the host");
-    assert!(sandbox_uids_alive(pid).is_empty(), "processes survived: {:?}", sandbox_uids_alive(pid));
+    assert!(agent.accept().is_err(), "a sample connected to the runner's UNIX socket");
+    if let Some(c) = canary.as_mut() {
+        assert!(c.try_wait().unwrap().is_none(), "a sample killed a process of its user outside the sandbox");
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    let alive = match runner {
+        Runner::Root => sandbox_uids_alive(pid),
+        Runner::User(uid) => processes_of(uid),
+    };
+    assert!(alive.is_empty(), "processes survived: {alive:?}");
     assert!(
         !stdout.contains("TOP SECRET") && !stderr.contains("TOP SECRET") && !stderr.contains("root:x:0:0"),
         "secret leaked into the report"

@@ -255,6 +255,7 @@ fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
     Ok(json!({
         "family": plse_batch::validation::sandbox::pool::family(&args.requires).0,
         "sandboxed": mode == Mode::Sandboxed,
+        "rootless": shared.rootless(),
         "runs": args.samples,
         "worker_start_ms": warm_up_ms,
         "script_ms": median(&mut work),

@@ -51,7 +51,9 @@ pub fn plse(args: &[&str]) -> std::process::Command {
 }
 
 /// `plse-batch generate ARGS --out OUT --patterns PATTERNS`, sandboxed when the tests run as
-/// root; without root there are no namespaces, and the library's own patterns are trusted.
+/// root; without root the library's own patterns are trusted and run unconfined, so these tests
+/// also run where user namespaces are forbidden (the rootless sandbox has its own tests in
+/// `sandbox.rs`).
 pub fn generate(out: &Path, patterns: &Path, args: &[&str]) -> std::process::Output {
     let mut c = plse(&["generate"]);
     c.args(args).arg("--out").arg(out).arg("--patterns").arg(patterns);

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, bail};
+use nix::libc;
 
 use super::worker::{Limits, Mode, Spec, Worker};
 use crate::validation::pyenv::{PyEnv, Tier};
@@ -23,44 +24,198 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Checks the prerequisites of `mode` and installs the worker script.
+    /// Checks the prerequisites of `mode` and installs the worker script. Sandboxed as root:
+    /// the sandbox with per-slot uids. Sandboxed without root: the rootless sandbox (a user
+    /// namespace), after a probe that builds one; when the kernel forbids it, an error that
+    /// names the knob in the way and the ways on.
     pub fn new(env: PyEnv, mode: Mode, limits: Limits) -> Result<Self> {
-        if mode == Mode::Sandboxed && !nix::unistd::geteuid().is_root() {
-            bail!(
-                "the sandbox needs root: it creates mount, network and PID namespaces, mounts a tmpfs and switches to an unprivileged uid.\n\
-                 hint: run as root, or pass --unsafe-no-sandbox to run pattern code unconfined (only for patterns you trust)"
-            );
-        }
         // Orphans of killed workers come back to us instead of the machine's init (which may
         // never reap them), so `Worker::kill` can reap them.
         nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
         let script = install_worker_script(&env.dir)?;
-        Ok(Self { spec: Arc::new(Spec { env, worker_script: script, mode, limits }), next_slot: Arc::new(AtomicU32::new(0)) })
+        let rootless = mode == Mode::Sandboxed && !nix::unistd::geteuid().is_root();
+        if rootless {
+            probe_rootless(&env.dir, &script)?;
+        }
+        Ok(Self { spec: Arc::new(Spec { env, worker_script: script, mode, rootless, limits }), next_slot: Arc::new(AtomicU32::new(0)) })
     }
 
     /// A fresh executor for one thread.
     pub fn executor(&self) -> Executor {
         Executor { shared: self.clone(), workers: HashMap::new() }
     }
+
+    /// Whether workers run in the rootless sandbox (user namespace, the caller's uid).
+    pub fn rootless(&self) -> bool {
+        self.spec.rootless
+    }
+}
+
+/// Builds a rootless box once (the launcher with `--probe`: namespaces, id maps, tmpfs,
+/// Landlock, capabilities dropped, seccomp; no worker) and explains a failure.
+fn probe_rootless(venv: &Path, script: &Path) -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("plse-probe-").tempdir().context("creating the probe's scratch directory")?;
+    let out = std::process::Command::new(super::worker::SELF_EXE)
+        .arg("__sandbox-worker")
+        .args(["--rootless", "--probe", "--scratch-bytes", "1048576", "--nproc", "16", "--uid"])
+        .arg(nix::unistd::getuid().as_raw().to_string())
+        .arg("--scratch")
+        .arg(dir.path())
+        .arg("--venv")
+        .arg(venv)
+        .arg("--worker")
+        .arg(script)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("starting the sandbox probe")?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    bail!("{}", rootless_diagnosis(&stderr, &Knobs::read()))
+}
+
+/// The kernel settings that decide whether an unprivileged user may create user namespaces
+/// (`None`: the file does not exist on this kernel).
+#[derive(Debug, Default, Clone)]
+pub struct Knobs {
+    /// `kernel.unprivileged_userns_clone` (Debian and Ubuntu kernels; 0 forbids).
+    pub unprivileged_userns_clone: Option<String>,
+    /// `user.max_user_namespaces` (0 forbids; otherwise a limit that can be reached).
+    pub max_user_namespaces: Option<String>,
+    /// `kernel.apparmor_restrict_unprivileged_userns` (Ubuntu ≥ 23.10; 1 restricts).
+    pub apparmor_restrict_unprivileged_userns: Option<String>,
+}
+
+impl Knobs {
+    /// Reads them from `/proc/sys`.
+    pub fn read() -> Self {
+        let get = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
+        Self {
+            unprivileged_userns_clone: get("/proc/sys/kernel/unprivileged_userns_clone"),
+            max_user_namespaces: get("/proc/sys/user/max_user_namespaces"),
+            apparmor_restrict_unprivileged_userns: get("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
+        format!(
+            "kernel.unprivileged_userns_clone={}, user.max_user_namespaces={}, kernel.apparmor_restrict_unprivileged_userns={}",
+            show(&self.unprivileged_userns_clone),
+            show(&self.max_user_namespaces),
+            show(&self.apparmor_restrict_unprivileged_userns)
+        )
+    }
+}
+
+/// Why the rootless sandbox could not be built, from the probe's stderr (the failing step and
+/// its errno, see `launch::STEP_PREFIX`) and the kernel's knobs, with what to do.
+pub fn rootless_diagnosis(stderr: &str, knobs: &Knobs) -> String {
+    let (step, errno) = stderr
+        .split(super::launch::STEP_PREFIX)
+        .nth(1)
+        .map(|rest| {
+            let mut words = rest.split_whitespace();
+            let step = words.next().unwrap_or("").to_owned();
+            let errno = words.next().and_then(|w| w.strip_prefix("errno=")).and_then(|n| n.parse::<i32>().ok()).unwrap_or(0);
+            (step, errno)
+        })
+        .unwrap_or_default();
+    let is = |v: &Option<String>, want: &str| v.as_deref() == Some(want);
+    let admin = "ask the machine's admin to allow unprivileged user namespaces";
+    let (reason, fix) = if is(&knobs.unprivileged_userns_clone, "0") {
+        (
+            "kernel.unprivileged_userns_clone is 0: the kernel forbids user namespaces to unprivileged users".to_owned(),
+            format!("{admin} (`sysctl -w kernel.unprivileged_userns_clone=1`)"),
+        )
+    } else if is(&knobs.max_user_namespaces, "0") {
+        (
+            "user.max_user_namespaces is 0: the kernel forbids user namespaces".to_owned(),
+            format!("{admin} (`sysctl -w user.max_user_namespaces=15000`)"),
+        )
+    } else if is(&knobs.apparmor_restrict_unprivileged_userns, "1") && (step == "unshare-user" || step == "id-map" || step == "mount-tmpfs")
+    {
+        (
+            "kernel.apparmor_restrict_unprivileged_userns is 1: AppArmor gives programs without a profile that allows it no privilege in their user namespaces".to_owned(),
+            format!(
+                "{admin}: an AppArmor profile for plse-batch with the `userns,` rule, or `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
+            ),
+        )
+    } else if step == "unshare-user" && errno == libc::ENOSPC {
+        (
+            format!(
+                "the limit on user namespaces is reached (user.max_user_namespaces={})",
+                knobs.max_user_namespaces.as_deref().unwrap_or("?")
+            ),
+            format!("{admin} (raise `user.max_user_namespaces`), or end other sandboxes and containers of yours"),
+        )
+    } else if step == "unshare-user" && errno == libc::EINVAL {
+        ("this kernel has no user namespaces (CONFIG_USER_NS)".to_owned(), "use a kernel built with user namespaces".to_owned())
+    } else if step == "unshare-user" || step == "id-map" || step == "mount-tmpfs" {
+        (
+            format!(
+                "building the user namespace failed at step `{step}` although no kernel knob forbids it: a security policy refuses it, typically a container's seccomp profile (Docker's default blocks unshare) or an LSM"
+            ),
+            "run plse-batch where user namespaces are allowed (in a container: a seccomp profile that allows unshare and mount, e.g. `--security-opt seccomp=unconfined`)".to_owned(),
+        )
+    } else if step == "landlock" {
+        (
+            "Landlock is not enforced by this kernel (not built in, or missing from the `lsm=` boot list); without it the rootless sandbox cannot keep sample code out of your files".to_owned(),
+            "use a kernel with Landlock enabled (Linux ≥ 5.13 with `landlock` in the LSM list)".to_owned(),
+        )
+    } else {
+        ("the rootless sandbox failed to start".to_owned(), admin.to_owned())
+    };
+    let said = stderr.trim().trim_start_matches("error: ");
+    format!(
+        "the sandbox cannot be built without root on this machine: {reason}\n  probe: {said}\n  kernel settings: {}\n\
+         hint: {fix}; or run as root (the sandbox with per-slot uids); or pass --unsafe-no-sandbox to run pattern code unconfined (only for patterns you trust)",
+        knobs.describe()
+    )
 }
 
 /// Writes the embedded worker script and the modules it imports next to the venv
 /// (world-readable, as the sandbox uid must read them), in a directory named by their content
-/// hash so concurrent runs never see a partial file. Returns the worker script's path.
+/// hash so concurrent runs never see a partial file. A user who cannot write there (the root's
+/// venv, shared read-only) uses the copy already there when it is the same, else their own
+/// cache directory (`$XDG_CACHE_HOME/plse/worker`, else `~/.cache/plse/worker`): the rootless
+/// sandbox runs as that user. Returns the worker script's path.
 fn install_worker_script(venv: &Path) -> Result<PathBuf> {
+    match install_in(&venv.join("plse")) {
+        Ok(path) => Ok(path),
+        Err(e) if !nix::unistd::geteuid().is_root() => {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .filter(|d| Path::new(d).is_absolute())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .ok_or_else(|| e.context("and neither XDG_CACHE_HOME nor HOME is set"))?;
+            install_in(&cache.join("plse/worker"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn install_in(base: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let files =
         [("worker.py", super::WORKER_PY), ("security_scan.py", super::SECURITY_SCAN_PY), ("harness_core.py", plse_check::HARNESS_CORE_PY)];
     let both: String = files.iter().map(|(_, text)| *text).collect();
-    let base = venv.join("plse");
     let dir = base.join(plse_sampling::rng::hex_digest(both.as_bytes(), 12));
+    let same = |name: &str, text: &str| std::fs::read(dir.join(name)).is_ok_and(|b| b == text.as_bytes());
+    // A user may use an identical copy they cannot write (root's shared venv); root keeps
+    // re-asserting the modes, which the sandbox's uids need.
+    if !nix::unistd::geteuid().is_root() && files.iter().all(|(name, text)| same(name, text)) {
+        return Ok(dir.join("worker.py"));
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    for d in [&base, &dir] {
+    for d in [base, &dir] {
         std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))?;
     }
     for (name, text) in files {
         let path = dir.join(name);
-        if !path.exists() {
+        if !same(name, text) {
             crate::store::atomic::write(&path, text.as_bytes())?;
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
@@ -189,5 +344,38 @@ mod tests {
         assert_eq!((key.as_str(), tier), ("ml+pandas+lightning", Tier::Ml));
         assert!(preload.ends_with(&["pandas".to_owned(), "lightning".to_owned()]) && preload.contains(&"torch".to_owned()), "{preload:?}");
         assert_eq!(default_memory_bytes(Tier::Ml), 6 << 30);
+    }
+
+    #[test]
+    fn a_failed_rootless_probe_names_the_knob_in_the_way() {
+        let failed =
+            |step: &str, errno: i32| format!("error: doing it: {}{step} errno={errno} (whatever)\n", super::super::launch::STEP_PREFIX);
+        let knob = |clone: Option<&str>, max: &str, apparmor: Option<&str>| Knobs {
+            unprivileged_userns_clone: clone.map(str::to_owned),
+            max_user_namespaces: Some(max.to_owned()),
+            apparmor_restrict_unprivileged_userns: apparmor.map(str::to_owned),
+        };
+        let cases = [
+            (failed("unshare-user", libc::EPERM), knob(Some("0"), "15000", None), "kernel.unprivileged_userns_clone is 0"),
+            (failed("unshare-user", libc::ENOSPC), knob(None, "0", None), "user.max_user_namespaces is 0"),
+            (
+                failed("unshare-user", libc::ENOSPC),
+                knob(None, "10", None),
+                "the limit on user namespaces is reached (user.max_user_namespaces=10)",
+            ),
+            (failed("id-map", libc::EPERM), knob(None, "15000", Some("1")), "kernel.apparmor_restrict_unprivileged_userns is 1"),
+            (
+                failed("mount-tmpfs", libc::EPERM),
+                knob(None, "15000", Some("0")),
+                "failed at step `mount-tmpfs` although no kernel knob forbids it",
+            ),
+            (failed("unshare-user", libc::EINVAL), knob(None, "15000", None), "no user namespaces (CONFIG_USER_NS)"),
+            (failed("landlock", libc::EOPNOTSUPP), knob(None, "15000", Some("1")), "Landlock is not enforced"),
+        ];
+        for (stderr, knobs, want) in cases {
+            let msg = rootless_diagnosis(&stderr, &knobs);
+            assert!(msg.contains(want), "{want:?} not in {msg}");
+            assert!(msg.contains("--unsafe-no-sandbox") && msg.contains("kernel settings: kernel.unprivileged_userns_clone="), "{msg}");
+        }
     }
 }

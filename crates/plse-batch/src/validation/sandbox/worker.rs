@@ -47,12 +47,13 @@ impl Default for Limits {
 
 /// The running binary: `plse-batch` or `plse-bench`, both of which answer `__sandbox-worker`
 /// (the launcher).
-const SELF_EXE: &str = "/proc/self/exe";
+pub(crate) const SELF_EXE: &str = "/proc/self/exe";
 
 /// Whether code runs in the sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Namespaces, unprivileged uid, Landlock, seccomp, tmpfs scratch (needs root).
+    /// Namespaces, unprivileged uid, Landlock, seccomp, tmpfs scratch: as root with a uid per
+    /// worker, otherwise in a user namespace as the calling user (see `launch.rs`).
     Sandboxed,
     /// `--unsafe-no-sandbox`: a plain child process with rlimits, nothing more.
     Unconfined,
@@ -62,6 +63,9 @@ pub enum Mode {
 struct Hello {
     pid: u32,
     uid: u32,
+    /// The worker's effective and permitted capabilities (must be none when sandboxed).
+    #[serde(default)]
+    caps: Option<i64>,
     #[serde(default)]
     preload_errors: std::collections::BTreeMap<String, String>,
 }
@@ -92,6 +96,8 @@ pub struct Spec {
     pub worker_script: PathBuf,
     /// Confinement.
     pub mode: Mode,
+    /// Sandboxed without root: the rootless sandbox (user namespace, the caller's uid).
+    pub rootless: bool,
     /// Limits.
     pub limits: Limits,
 }
@@ -103,14 +109,23 @@ impl Worker {
         let scratch;
         match spec.mode {
             Mode::Sandboxed => {
-                let dir = std::env::temp_dir().join(format!("plse-sandbox-{}-{slot}", std::process::id()));
-                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                // A fresh directory of a random name (mode 0700): another user of the machine
+                // cannot have planted it (or a symlink in its place) beforehand.
+                let dir = tempfile::Builder::new()
+                    .prefix(&format!("plse-sandbox-{}-{slot}-", std::process::id()))
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                    .tempdir()
+                    .context("creating the scratch mount point")?
+                    .keep();
                 // This very binary, through /proc/self/exe: it stays valid when the file on disk
                 // is replaced during a long run (a rebuild, an upgrade), where the path would not.
                 cmd = Command::new(SELF_EXE);
+                // Rootless: the caller's own uid, the only one a user namespace can map without
+                // privilege.
+                let uid = if spec.rootless { nix::unistd::getuid().as_raw() } else { super::slot_uid(slot) };
                 cmd.arg("__sandbox-worker")
                     .arg("--uid")
-                    .arg(super::slot_uid(slot).to_string())
+                    .arg(uid.to_string())
                     .arg("--scratch")
                     .arg(&dir)
                     .arg("--scratch-bytes")
@@ -123,6 +138,9 @@ impl Worker {
                     .arg(&spec.worker_script)
                     .arg("--preload")
                     .arg(preload.join(","));
+                if spec.rootless {
+                    cmd.arg("--rootless");
+                }
                 scratch = dir;
             }
             Mode::Unconfined => {
@@ -160,9 +178,14 @@ impl Worker {
         let mut w = Self { child, stdin, lines, scratch: Some(scratch), next_id: 0 };
         let hello = w.recv(Duration::from_secs(120)).context("the worker did not start")?;
         let hello: Hello = serde_json::from_str(&hello).with_context(|| format!("bad hello from worker: {hello}"))?;
-        if spec.mode == Mode::Sandboxed && (hello.uid == 0 || hello.pid != 1) {
+        if spec.mode == Mode::Sandboxed && (hello.uid == 0 || hello.pid != 1 || hello.caps != Some(0)) {
             w.kill();
-            bail!("sandbox self-check failed: worker runs as uid {} pid {} (expected non-root pid 1)", hello.uid, hello.pid);
+            bail!(
+                "sandbox self-check failed: worker runs as uid {} pid {} with capabilities {:?} (expected non-root pid 1 with none)",
+                hello.uid,
+                hello.pid,
+                hello.caps
+            );
         }
         if let Some((m, e)) = hello.preload_errors.iter().next() {
             w.kill();
