@@ -187,8 +187,11 @@ fn build_root(args: &LaunchArgs, scratch_opts: &str) -> Result<()> {
         }
         Ok(())
     };
-    let bind = |src: &Path| -> Result<()> {
-        let Ok(meta) = std::fs::symlink_metadata(src) else { return Ok(()) };
+    // `follow`: a symlink is bound as what it points to, at its own path (a venv given through
+    // a link); otherwise it is copied as a link (/bin → usr/bin), resolved inside.
+    let bind = |src: &Path, follow: bool| -> Result<()> {
+        let meta = if follow { std::fs::metadata(src) } else { std::fs::symlink_metadata(src) };
+        let Ok(meta) = meta else { return Ok(()) };
         let dst = inside(src);
         parent_of(&dst)?;
         if meta.file_type().is_symlink() {
@@ -215,10 +218,10 @@ fn build_root(args: &LaunchArgs, scratch_opts: &str) -> Result<()> {
         Ok(())
     };
     for p in SYSTEM.iter().chain(CPU).chain(DEVICES) {
-        bind(Path::new(p))?;
+        bind(Path::new(p), false)?;
     }
-    bind(&args.venv)?;
-    bind(args.worker.parent().unwrap_or(Path::new("/")))?;
+    bind(&args.venv, true)?;
+    bind(args.worker.parent().unwrap_or(Path::new("/")), true)?;
     let shm = inside(Path::new(SHM));
     std::fs::create_dir_all(&shm)?;
     mount_shm(&shm)?;
