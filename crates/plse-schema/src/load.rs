@@ -108,6 +108,8 @@ fn analyze(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Option<Pattern> 
 fn declares_v2(root: &yaml::Node) -> bool {
     let Value::Map(entries) = &root.value else { return false };
     entries.iter().any(|(k, v)| {
-        k.as_scalar().is_some_and(|s| s.text == "plse_version") && v.as_scalar().is_some_and(|s| matches!(s.text.as_str(), "2.0" | "2"))
+        k.as_scalar().is_some_and(|s| s.text == "plse_version")
+            && v.as_scalar()
+                .is_some_and(|s| crate::model::FormatVersion::from_declared(s.text.trim()) == Some(crate::model::FormatVersion::V2))
     })
 }

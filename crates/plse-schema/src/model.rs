@@ -18,6 +18,17 @@ pub enum FormatVersion {
     V3,
 }
 
+impl FormatVersion {
+    /// The version a `plse_version` value names (`"2.0"`/`"2"`, `"3"`/`"3.0"`), if any.
+    pub fn from_declared(text: &str) -> Option<Self> {
+        match text {
+            "2.0" | "2" => Some(Self::V2),
+            "3" | "3.0" => Some(Self::V3),
+            _ => None,
+        }
+    }
+}
+
 /// A Jinja template with where it came from in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TemplateText {

@@ -118,10 +118,10 @@ fn read_format(r: &mut Reader, root: &Node) -> Option<FormatVersion> {
     let crate::yaml::Value::Map(entries) = &root.value else { return None };
     let (_, node) = entries.iter().find(|(k, _)| k.as_scalar().is_some_and(|s| s.text == "plse_version"))?;
     let text = r.version_text(node)?;
-    match text.as_str() {
-        "2.0" | "2" => Some(FormatVersion::V2),
-        "3" | "3.0" => Some(FormatVersion::V3),
-        other => {
+    match FormatVersion::from_declared(&text) {
+        Some(format) => Some(format),
+        None => {
+            let other = text.as_str();
             r.error(
                 Diagnostic::error(Code::InvalidValue, node.span.clone(), format!("unsupported plse_version `{other}`"))
                     .with_label("unknown format version")

@@ -7,13 +7,13 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use plse_dataset::{Task, TaskDeduper, TaskMix, draw};
+use plse_dataset::{TaskDeduper, TaskMix, draw};
 use plse_dedup::Params;
 use plse_render::Prepared;
 use plse_sampling::Overrides;
 
 use plse_batch::discover::{load_library, pattern_files};
-use plse_batch::store::{Accepted, Export, Store};
+use plse_batch::store::{Accepted, Export, Store, StoredSample};
 use plse_batch::validation::sandbox::launch;
 use plse_schema::Library;
 
@@ -138,16 +138,9 @@ fn memory(args: &BenchArgs) -> Result<()> {
                 serde_json::to_string(&p).map(|j| (p.id, j))
             })
             .transpose()?;
-        pending.push(Pending {
-            id: row.id,
-            pattern_id: row.pattern_id,
-            category: row.category,
-            task: row.task,
-            text,
-            row: json,
-            index: i,
-            pair,
-        });
+        let sample =
+            StoredSample { id: row.id, pattern_id: row.pattern_id, category: row.category, task: row.task, index: i, text, row: json };
+        pending.push(Pending { sample, pair });
         if pending.len() == 64 {
             flush(&mut store, &mut pending)?;
         }
@@ -179,14 +172,9 @@ fn peak_rss() -> Result<i64> {
     Ok(nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?.max_rss())
 }
 
+/// A stored sample and its preference pair (id, JSON), waiting for the batch's commit.
 struct Pending {
-    id: String,
-    pattern_id: String,
-    category: String,
-    task: Task,
-    text: String,
-    row: String,
-    index: u64,
+    sample: StoredSample,
     pair: Option<(String, String)>,
 }
 
@@ -195,19 +183,8 @@ fn mix_spec() -> String {
 }
 
 fn flush(store: &mut Store, pending: &mut Vec<Pending>) -> Result<()> {
-    let acc: Vec<Accepted<'_>> = pending
-        .iter()
-        .map(|p| Accepted {
-            id: &p.id,
-            pattern_id: &p.pattern_id,
-            category: &p.category,
-            task: p.task,
-            index: p.index,
-            text: &p.text,
-            row: &p.row,
-            preference: p.pair.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
-        })
-        .collect();
+    let acc: Vec<Accepted<'_>> =
+        pending.iter().map(|p| p.sample.accepted(p.pair.as_ref().map(|(id, j)| (id.as_str(), j.as_str())))).collect();
     store.commit(&acc, &[], &[], &[])?;
     pending.clear();
     Ok(())

@@ -52,7 +52,7 @@ const REST: &str = "*";
 /// Where a candidate ended: a validation stage, or one of the generator's own. Stored and
 /// written (rejects, stage statistics) under the same names as ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     /// A stage of the check plan (`plse-check`).
     Check(StageName),
     /// The sample could not be rendered.
@@ -71,7 +71,7 @@ impl Stage {
     /// The dedup stage in the stage statistics (exact and near together).
     const DEDUP: &'static str = "dedup";
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Check(s) => s.as_str(),
             Self::Render => "render",
@@ -84,6 +84,21 @@ impl Stage {
 
     fn is_dedup(self) -> bool {
         matches!(self, Self::DedupExact | Self::DedupNear)
+    }
+}
+
+/// The stage and reason of a duplicate's reject record; `note` goes in the parenthesis (the
+/// merge's "across shards").
+pub(crate) fn duplicate_reason(d: &Duplicate, note: Option<&str>) -> (Stage, String) {
+    match d {
+        Duplicate::Exact { of } => {
+            let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
+            (Stage::DedupExact, format!("same normalised code as {of}{note}"))
+        }
+        Duplicate::Near { of, similarity } => {
+            let note = note.map(|n| format!(", {n}")).unwrap_or_default();
+            (Stage::DedupNear, format!("near-duplicate of {of} (Jaccard ≈ {similarity:.2}{note})"))
+        }
     }
 }
 
@@ -100,12 +115,8 @@ impl Rejection {
     }
 
     fn duplicate(d: Duplicate) -> Self {
-        match d {
-            Duplicate::Exact { of } => Self::new(Stage::DedupExact, format!("same normalised code as {of}")),
-            Duplicate::Near { of, similarity } => {
-                Self::new(Stage::DedupNear, format!("near-duplicate of {of} (Jaccard ≈ {similarity:.2})"))
-            }
-        }
+        let (stage, reason) = duplicate_reason(&d, None);
+        Self::new(stage, reason)
     }
 
     fn contaminated(h: &Hit) -> Self {

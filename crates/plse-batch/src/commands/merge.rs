@@ -226,28 +226,12 @@ fn flush(
     shard: Shard,
     seed: &Value,
 ) -> Result<()> {
-    let acc: Vec<Accepted<'_>> = rows
-        .iter()
-        .map(|s| Accepted {
-            id: &s.id,
-            pattern_id: &s.pattern_id,
-            category: &s.category,
-            task: s.task,
-            index: s.index,
-            text: &s.text,
-            row: &s.row,
-            preference: None,
-        })
-        .collect();
+    let acc: Vec<Accepted<'_>> = rows.iter().map(|s| s.accepted(None)).collect();
     let records: Vec<(String, String, String)> = rejects
         .iter()
         .map(|(s, d)| {
-            let (stage, reason) = match d {
-                Duplicate::Exact { of } => ("dedup-exact", format!("same normalised code as {of} (across shards)")),
-                Duplicate::Near { of, similarity } => {
-                    ("dedup-near", format!("near-duplicate of {of} (Jaccard ≈ {similarity:.2}, across shards)"))
-                }
-            };
+            let (stage, reason) = crate::commands::generate::duplicate_reason(d, Some("across shards"));
+            let stage = stage.as_str();
             let record = json!({ "pattern_id": s.pattern_id, "category": s.category, "seed": seed, "index": s.index, "task": s.task,
                 "stage": stage, "reason": reason, "sample_id": s.id, "shard": shard.index });
             (stage.to_owned(), reason, record.to_string())

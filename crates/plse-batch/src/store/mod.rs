@@ -105,6 +105,22 @@ pub struct StoredSample {
     pub row: String,
 }
 
+impl StoredSample {
+    /// The sample as the store accepts it, with its preference pair (id, JSON) if it has one.
+    pub fn accepted<'a>(&'a self, preference: Option<(&'a str, &'a str)>) -> Accepted<'a> {
+        Accepted {
+            id: &self.id,
+            pattern_id: &self.pattern_id,
+            category: &self.category,
+            task: self.task,
+            index: self.index,
+            text: &self.text,
+            row: &self.row,
+            preference,
+        }
+    }
+}
+
 /// A rejected candidate.
 pub struct Rejected<'a> {
     /// Pattern.
