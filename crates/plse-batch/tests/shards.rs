@@ -175,6 +175,63 @@ fn four_shards_by_flag_and_scheduler_variables_merge_to_exactly_n() {
     assert!(text(&o).contains("shards/00001"), "{}", text(&o));
 }
 
+/// Shards that fall short after cross-shard dedup (no margin, a small library): the merge
+/// tops up exactly the missing rows from indices no shard draws (2^62 upward), judged
+/// against every kept row; a rerun reuses the top-up and writes the same bytes; a merge that
+/// would top up from another library exits 2.
+#[test]
+fn merge_tops_up_what_cross_shard_dedup_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    for f in ["anti_patterns/eager_logging_format.yaml", "best_practices/formats/json_custom_types.yaml"] {
+        let to = lib.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root().join("patterns").join(f), &to).unwrap();
+    }
+    let out = dir.path().join("run");
+    let sandbox: &[&str] = if is_root() { &[] } else { &["--unsafe-no-sandbox"] };
+    for k in ["0", "1", "2", "3"] {
+        let mut c = cmd(&["generate", "--num-shards", "4", "--shard-index", k, "--shard-margin", "0", "--count", "48", "--seed", "3"]);
+        c.args(["--decontaminate", "none"]).args(sandbox).arg("--patterns").arg(&lib).arg("--out").arg(&out);
+        let o = out_of(c);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let merge = |patterns: &Path| {
+        let mut c = cmd(&["merge", "--no-release"]);
+        c.args(sandbox).arg("--patterns").arg(patterns).arg(&out);
+        out_of(c)
+    };
+    // Another library (the full one) cannot top up this run.
+    let o = merge(&root().join("patterns"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("not the library run.json pins"), "{}", text(&o));
+
+    let o = merge(&lib);
+    assert!(o.status.success(), "{}", text(&o));
+    let topped: u64 = text(&o).split(" rows topped up").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(topped > 0, "the shards were expected to fall short: {}", text(&o));
+    let rows = lines(&out.join("training_dataset.jsonl"));
+    assert_eq!(rows.len(), 48);
+    let ids: BTreeSet<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 48, "duplicate rows after the top-up");
+    let high = rows.iter().filter(|r| r["index"].as_u64().unwrap() >= 1 << 62).count() as u64;
+    assert_eq!(high, topped, "top-up rows come from the top-up's index space");
+    assert!(rows.iter().all(|r| r["seed"] == 3), "top-up rows keep the run's seed");
+    // Every preference pair belongs to a kept row.
+    for p in lines(&out.join("preference.jsonl")) {
+        assert!(p["id"].is_string());
+    }
+
+    // A rerun resumes the finished top-up: same bytes, no new validation.
+    let before = snapshot(&out);
+    let o = merge(&lib);
+    assert!(o.status.success() && text(&o).contains("resuming: "), "{}", text(&o));
+    let after = snapshot(&out);
+    for name in ["training_dataset.jsonl", "preference.jsonl", "rejects.jsonl"] {
+        assert_eq!(before[&out.join(name)], after[&out.join(name)], "{name} changed on a rerun");
+    }
+}
+
 /// A YAML mapping's value.
 fn get<'a>(y: &'a yaml_rust2::Yaml, key: &str) -> &'a yaml_rust2::Yaml {
     &y[key]

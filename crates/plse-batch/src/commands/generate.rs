@@ -162,8 +162,10 @@ struct Plan<'a> {
     need: BTreeMap<String, u64>,
     /// Rows this process aims at in all (`--count`, or a shard's share).
     count: u64,
-    /// The part of every pattern's index space this process draws from.
+    /// The part of every pattern's index space this process draws from ...
     shard: Shard,
+    /// ... shifted by this.
+    base: u64,
     /// Per source: its tie-break rank, drawn from the seed.
     ranks: Vec<String>,
 }
@@ -211,6 +213,24 @@ pub fn run(args: &GenerateArgs) -> Result<i32> {
     }
 }
 
+/// The merge's top-up (`crate::shards::merge`): `args` asks for the rows the shards fell
+/// short of, drawn from the indices at [`shards::TOPUP_BASE`] upward (which no shard reaches),
+/// judged against `prior`, the dedup index of every row the merge kept. Resumes from
+/// `args.out` like any run.
+pub(crate) fn top_up(args: &GenerateArgs, prior: TaskDeduper) -> Result<i32> {
+    run_with(args, Part { shard: Shard::WHOLE, base: shards::TOPUP_BASE, prior: Some(prior) })
+}
+
+/// The part of every pattern's index space a process draws from.
+struct Part {
+    /// A shard's indices (`Shard::WHOLE`: all of them) ...
+    shard: Shard,
+    /// ... shifted by this (0, or the top-up's base).
+    base: u64,
+    /// Rows already kept elsewhere that new rows must not duplicate.
+    prior: Option<TaskDeduper>,
+}
+
 /// One shard of a sharded run: pins (or checks) the run's settings, skips a complete shard,
 /// runs (or resumes) an incomplete one into its folder and marks it complete.
 fn run_shard(args: &GenerateArgs, total: u64) -> Result<i32> {
@@ -251,26 +271,35 @@ fn run_shard(args: &GenerateArgs, total: u64) -> Result<i32> {
 /// What pins a sharded run (`OUT/run.json`): everything the rows depend on.
 fn pinned_settings(args: &GenerateArgs, lib: &plse_schema::Library) -> Result<serde_json::Value> {
     let targets = parse_targets(&args.category_target)?;
-    let library: Vec<String> = library_entries(lib).iter().map(|e| format!("{} {}", e.sha256, e.path)).collect();
     Ok(json!({
         "plse_version": env!("CARGO_PKG_VERSION"), "num_shards": args.shard.num_shards, "shard_margin": args.shard.shard_margin,
         "count": args.count, "seed": args.seed, "targets": targets, "tasks": args.tasks.spec(), "dedup_threshold": args.dedup_threshold,
         "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>(), "decontaminate": args.release.decontaminate,
         "ngram": args.release.ngram, "row_format": ROW_FORMAT,
-        "library": plse_sampling::rng::hex_digest(library.join("\n").as_bytes(), 64),
+        "library": library_hash(lib),
     }))
+}
+
+/// The hash of a library's usable pattern files (paths and contents), as `run.json` pins it.
+pub(crate) fn library_hash(lib: &plse_schema::Library) -> String {
+    let library: Vec<String> = library_entries(lib).iter().map(|e| format!("{} {}", e.sha256, e.path)).collect();
+    plse_sampling::rng::hex_digest(library.join("\n").as_bytes(), 64)
 }
 
 /// The run, or one shard of it, in `args.out`.
 fn run_part(args: &GenerateArgs, shard: Shard) -> Result<i32> {
+    run_with(args, Part { shard, base: 0, prior: None })
+}
+
+fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
     let root = &args.library.patterns;
     let lib = load_library(root, &pattern_files(root)?)?;
-    let plan = plan(args, &lib, shard)?;
+    let plan = plan(args, &lib, part.shard, part.base)?;
     let mut store = open_store(args, &plan, &lib)?;
     let benchmarks = crate::commands::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
     let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
     let ctx = crate::validation::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
-    let mut state = resume(args, &plan, &store)?;
+    let mut state = resume(args, &plan, &store, part.prior)?;
     let progress = Progress::new(plan.count, store.accepted_count()?);
     let started = Instant::now();
     catch_stop_signals();
@@ -299,7 +328,7 @@ fn run_part(args: &GenerateArgs, shard: Shard) -> Result<i32> {
 
 /// The usable patterns (those with a task under the mix and their tiers allowed), the
 /// category targets and each bucket's need (a shard's share of it).
-fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, shard: Shard) -> Result<Plan<'a>> {
+fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, shard: Shard, base: u64) -> Result<Plan<'a>> {
     let broken = lib.entries.iter().filter(|e| e.file.has_errors()).count();
     if broken > 0 {
         eprintln!("warning: {broken} pattern file(s) have errors and are left out; run `plse-batch lint`");
@@ -311,7 +340,7 @@ fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, shard: Shard) ->
     let count = need.values().sum();
     let ranks =
         sources.iter().map(|s| plse_sampling::rng::hex_digest(format!("{}\0{}", args.seed, s.pattern.pattern_id).as_bytes(), 16)).collect();
-    Ok(Plan { sources, targets, need, count, shard, ranks })
+    Ok(Plan { sources, targets, need, count, shard, base, ranks })
 }
 
 fn sources<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, targets: &BTreeMap<String, u64>) -> Result<Vec<Source<'a>>> {
@@ -382,6 +411,14 @@ fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) 
             serde_json::Value::Object(c)
         }
         (_, c) => c,
+    };
+    let config = match (plan.base, config) {
+        (0, c) => c,
+        (base, serde_json::Value::Object(mut c)) => {
+            c.insert("index_base".into(), json!(base));
+            serde_json::Value::Object(c)
+        }
+        (_, c) => c,
     }
     .to_string();
     match store.config()? {
@@ -400,9 +437,10 @@ fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) 
     Ok(store)
 }
 
-/// The dedup index, cursors and per-bucket counts, from what the store holds.
-fn resume(args: &GenerateArgs, plan: &Plan<'_>, store: &Store) -> Result<State> {
-    let mut dedup = TaskDeduper::new(Params::with_threshold(args.dedup_threshold));
+/// The dedup index (over `prior` rows kept elsewhere, if any), cursors and per-bucket
+/// counts, from what the store holds.
+fn resume(args: &GenerateArgs, plan: &Plan<'_>, store: &Store, prior: Option<TaskDeduper>) -> Result<State> {
+    let mut dedup = prior.unwrap_or_else(|| TaskDeduper::new(Params::with_threshold(args.dedup_threshold)));
     for (id, task, text) in store.accepted_texts()? {
         let _ = dedup.check_and_insert(task, &id, &text);
     }
@@ -461,7 +499,7 @@ fn draw_batch(args: &GenerateArgs, plan: &Plan<'_>, state: &State, decon: &Index
     batch
         .iter()
         .map(|&(src, local)| {
-            let index = plan.shard.global(local);
+            let index = plan.base + plan.shard.global(local);
             let s = &plan.sources[src];
             // Sources all have a task with weight > 0, so the mix always chooses one.
             let task = args.tasks.choose(s.pattern, &s.category, args.seed, index).unwrap_or(Task::Write);

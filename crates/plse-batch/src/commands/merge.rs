@@ -1,9 +1,11 @@
 //! `plse-batch merge OUT`: the complete shards of a sharded run become exactly N rows and the
 //! release. Checks every shard's marker and checksums, removes duplicates across shards,
-//! trims each bucket to its target (`crate::shards::merge`), and writes the merged run into
-//! OUT's own store, from which the JSONL files and the release are exported as for an
-//! unsharded run (`plse-batch export OUT` works on it too). Streams: one row in memory at a
-//! time; what grows with N is the dedup index (as in `generate`).
+//! trims each bucket to its target (`crate::shards::merge`), tops up the buckets the shards
+//! fell short of (a run in `OUT/topup` over indices no shard draws, judged against every kept
+//! row), and writes the merged run into OUT's own store, from which the JSONL files and the
+//! release are exported as for an unsharded run (`plse-batch export OUT` works on it too).
+//! Streams: a chunk of rows in memory at a time; what grows with N is the dedup index (as in
+//! `generate`).
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -12,7 +14,7 @@ use sha2::{Digest, Sha256};
 use plse_dataset::TaskDeduper;
 use plse_dedup::{Duplicate, Params};
 
-use crate::cli::MergeArgs;
+use crate::cli::{GenerateArgs, MergeArgs, ShardArgs};
 use crate::commands::generate::{DATASET, PREFERENCE, REJECTS};
 use crate::shards::merge::{Quota, pair_id, targets};
 use crate::shards::{self, Shard, code, incomplete, layout};
@@ -21,6 +23,9 @@ use crate::store::{Accepted, Export, Rejected, Store, StoredSample};
 /// Rows (and rejects) written to the merged store per transaction.
 const CHUNK: usize = 1000;
 
+/// The top-up's run directory, under OUT.
+pub const TOPUP_DIR: &str = "topup";
+
 /// What the merge did.
 #[derive(Debug, Default)]
 struct Tally {
@@ -28,6 +33,32 @@ struct Tally {
     surplus: u64,
     exact: u64,
     near: u64,
+    topped_up: u64,
+}
+
+/// Where merged rows come from: a shard, or the top-up.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    Shard(Shard),
+    TopUp,
+}
+
+impl Origin {
+    fn json(self) -> Value {
+        match self {
+            Self::Shard(s) => json!(s.index),
+            Self::TopUp => json!(TOPUP_DIR),
+        }
+    }
+}
+
+/// What the merge carries from source to source.
+struct Merging<'a> {
+    merged: &'a mut Store,
+    dedup: TaskDeduper,
+    quota: Quota,
+    tally: Tally,
+    seed: Value,
 }
 
 /// Runs `merge`. Returns the process exit code.
@@ -53,7 +84,7 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     }
     let (pin, _) = layout::read_pin(out)?;
     let count = pin["count"].as_u64().context("run.json has no count")?;
-    let mut quota = Quota::new(count, &targets(&pin));
+    let quota = Quota::new(count, &targets(&pin));
     let threshold = pin["dedup_threshold"].as_f64().context("run.json has no dedup_threshold")?;
 
     // The merged run: rebuilt from the shards every time, so a merge can be rerun.
@@ -71,37 +102,30 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         merged.start(&Value::Object(config).to_string())?;
         merged.record_library(&first.library()?)?;
     }
-    let mut dedup = TaskDeduper::new(Params::with_threshold(threshold));
-    let mut tally = Tally::default();
-    let seed = pin["seed"].clone();
-    for m in &st.complete {
-        let shard = Shard { index: m.shard, total: st.total };
-        merge_shard(out, shard, m, &mut merged, &mut dedup, &mut quota, &mut tally, &seed)?;
+    let dedup = TaskDeduper::new(Params::with_threshold(threshold));
+    let mut m = Merging { merged: &mut merged, dedup, quota, tally: Tally::default(), seed: pin["seed"].clone() };
+    for marker in &st.complete {
+        merge_shard(out, Shard { index: marker.shard, total: st.total }, marker, &mut m)?;
     }
-    if !quota.done() {
-        let short: Vec<String> = quota.short().iter().map(|(b, n)| format!("{n} in `{b}`")).collect();
-        return Err(shards::config_error(format!(
-            "the shards hold too few unique rows for --count {count}: short by {} after removing {} duplicates across shards; \
-             start the run again in a new OUT with a larger --shard-margin (pinned: {}%)",
-            short.join(", "),
-            tally.exact + tally.near,
-            pin["shard_margin"]
-        )));
+    if !m.quota.done() {
+        top_up(args, &pin, &st.complete, &mut m)?;
     }
+    let tally = std::mem::take(&mut m.tally);
     let written = write_files(out, &merged)?;
     drop(merged);
     anyhow::ensure!(written == tally.kept && written == count, "merged {written} rows, kept {} of {count}", tally.kept);
     println!(
-        "merged {} shards into {written} rows: {} duplicates across shards removed ({} exact, {} near), {} surplus rows trimmed",
+        "merged {} shards into {written} rows: {} duplicates across shards removed ({} exact, {} near), {} surplus rows trimmed, {} rows topped up",
         st.total,
         tally.exact + tally.near,
         tally.exact,
         tally.near,
-        tally.surplus
+        tally.surplus,
+        tally.topped_up
     );
     println!("wrote {}, {} and {}", out.join(DATASET).display(), out.join(PREFERENCE).display(), out.join(REJECTS).display());
     if !args.no_release {
-        let summary = crate::commands::export::release(out, &out.join("release"), &args.release, args.venv.as_deref())?;
+        let summary = crate::commands::export::release(out, &out.join("release"), &args.release, args.exec.venv.as_deref())?;
         crate::commands::export::print_summary(&summary);
     }
     Ok(code::OK)
@@ -109,54 +133,10 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
 
 /// One shard's rows, preference pairs, rejects and statistics into the merged store; checks
 /// that its store holds exactly the rows its marker's checksum covers.
-#[allow(clippy::too_many_arguments)]
-fn merge_shard(
-    out: &std::path::Path,
-    shard: Shard,
-    marker: &layout::Marker,
-    merged: &mut Store,
-    dedup: &mut TaskDeduper,
-    quota: &mut Quota,
-    tally: &mut Tally,
-    seed: &Value,
-) -> Result<()> {
+fn merge_shard(out: &std::path::Path, shard: Shard, marker: &layout::Marker, m: &mut Merging<'_>) -> Result<()> {
     let dir = layout::shard_dir(out, shard.index);
     let src = Store::open_existing(&dir)?;
-    let mut hasher = Sha256::new();
-    let mut pairs = std::collections::HashSet::new();
-    let mut rows: Vec<StoredSample> = Vec::new();
-    let mut rejects: Vec<(StoredSample, Duplicate)> = Vec::new();
-    src.for_each_sample(&mut |s| {
-        hasher.update(s.row.as_bytes());
-        hasher.update(b"\n");
-        if !quota.wants(&s.category) {
-            tally.surplus += 1;
-            return Ok(());
-        }
-        match dedup.check_and_insert(s.task, &s.id, &s.text) {
-            Ok(()) => {
-                quota.take(&s.category);
-                tally.kept += 1;
-                if let Some(p) = pair_id(&serde_json::from_str(&s.row)?) {
-                    pairs.insert(p);
-                }
-                rows.push(s.clone());
-            }
-            Err(d) => {
-                match d {
-                    Duplicate::Exact { .. } => tally.exact += 1,
-                    Duplicate::Near { .. } => tally.near += 1,
-                }
-                rejects.push((s.clone(), d));
-            }
-        }
-        if rows.len() >= CHUNK || rejects.len() >= CHUNK {
-            flush(merged, &mut rows, &mut rejects, shard, seed)?;
-        }
-        Ok(())
-    })?;
-    flush(merged, &mut rows, &mut rejects, shard, seed)?;
-    let sum: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let sum = merge_store(&src, &dir, Origin::Shard(shard), m)?;
     if marker.files.get(DATASET) != Some(&sum) {
         return Err(incomplete(format!(
             "{}: the store's rows do not match the {DATASET} its marker covers; delete {} and run shard {} again",
@@ -165,7 +145,55 @@ fn merge_shard(
             shard.index
         )));
     }
-    // The pairs of the kept rows, in the shard's order.
+    Ok(())
+}
+
+/// One source store's rows (those its buckets still want and that duplicate no kept row),
+/// their preference pairs, its rejects and statistics into the merged store. Returns the
+/// SHA-256 of the source's rows as its JSONL file holds them.
+fn merge_store(src: &Store, dir: &std::path::Path, origin: Origin, m: &mut Merging<'_>) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut pairs = std::collections::HashSet::new();
+    let mut rows: Vec<StoredSample> = Vec::new();
+    let mut rejects: Vec<(StoredSample, Duplicate)> = Vec::new();
+    src.for_each_sample(&mut |s| {
+        hasher.update(s.row.as_bytes());
+        hasher.update(b"\n");
+        if !m.quota.wants(&s.category) {
+            m.tally.surplus += 1;
+            return Ok(());
+        }
+        match m.dedup.check_and_insert(s.task, &s.id, &s.text) {
+            Ok(()) => {
+                m.quota.take(&s.category);
+                m.tally.kept += 1;
+                if let Some(p) = pair_id(&serde_json::from_str(&s.row)?) {
+                    pairs.insert(p);
+                }
+                rows.push(s.clone());
+            }
+            Err(d) => {
+                match d {
+                    Duplicate::Exact { .. } => m.tally.exact += 1,
+                    Duplicate::Near { .. } => m.tally.near += 1,
+                }
+                rejects.push((s.clone(), d));
+            }
+        }
+        if rows.len() >= CHUNK || rejects.len() >= CHUNK {
+            flush(m.merged, &mut rows, &mut rejects, origin, &m.seed)?;
+        }
+        Ok(())
+    })?;
+    flush(m.merged, &mut rows, &mut rejects, origin, &m.seed)?;
+    merge_preferences(src, dir, pairs, m.merged)?;
+    merge_rejects(src, m.merged)?;
+    m.merged.add_stage_counts(&src.stage_counts()?)?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The preference pairs of the kept rows, in the source's order.
+fn merge_preferences(src: &Store, dir: &std::path::Path, mut pairs: std::collections::HashSet<String>, merged: &mut Store) -> Result<()> {
     let mut kept_pairs: Vec<(String, String)> = Vec::new();
     let mut merge_err: Option<anyhow::Error> = None;
     src.for_each(Export::Preference, &mut |line| {
@@ -186,9 +214,13 @@ fn merge_shard(
     }
     merged.insert_preferences(&kept_pairs)?;
     if !pairs.is_empty() {
-        anyhow::bail!("{}: {} kept rows have no preference pair in the shard's store", dir.display(), pairs.len());
+        anyhow::bail!("{}: {} kept rows have no preference pair in the store", dir.display(), pairs.len());
     }
-    // Its own rejects, then its statistics.
+    Ok(())
+}
+
+/// The source's own rejects, as they are.
+fn merge_rejects(src: &Store, merged: &mut Store) -> Result<()> {
     let mut batch: Vec<(String, u64, String, String, String)> = Vec::new();
     let mut result: Result<()> = Ok(());
     src.for_each(Export::Rejects, &mut |line| {
@@ -207,9 +239,105 @@ fn merge_shard(
         Ok(())
     })?;
     result?;
-    commit_rejects(merged, &batch)?;
-    merged.add_stage_counts(&src.stage_counts()?)?;
+    commit_rejects(merged, &batch)
+}
+
+/// Tops up the buckets the shards fell short of: a run in `OUT/topup` of exactly the missing
+/// rows per bucket, under the pinned settings, drawn from indices no shard draws and judged
+/// against every row kept so far; its rows then join the merged store. A function of the
+/// shards' contents: a rerun of the merge resumes (or reuses) the same top-up.
+fn top_up(args: &MergeArgs, pin: &Value, shards: &[layout::Marker], m: &mut Merging<'_>) -> Result<()> {
+    let short = m.quota.short();
+    let missing: u64 = short.iter().map(|(_, n)| n).sum();
+    let lib_hash = library_hash(&args.library.patterns)?;
+    if pin["library"].as_str() != Some(lib_hash.as_str()) {
+        return Err(shards::config_error(format!(
+            "the shards are {missing} rows short after removing {} duplicates across shards, and topping up needs the run's library: \
+             {} is not the library run.json pins (pass --patterns DIR with the library the shards ran with)",
+            m.tally.exact + m.tally.near,
+            args.library.patterns.display()
+        )));
+    }
+    let topup = topup_args(args, pin, &m.quota)?;
+    prepare_topup_dir(&topup, shards, &short)?;
+    eprintln!("merge: the shards are {missing} rows short ({}); topping up in {}", describe(&short), topup.out.display());
+    let exit = crate::commands::generate::top_up(&topup, m.dedup.clone())?;
+    if exit != code::OK {
+        return Err(shards::config_error(format!(
+            "the top-up in {} could not find the {missing} missing unique rows ({}): the library's patterns are exhausted for this run; \
+             start it again in a new OUT with a larger --shard-margin (pinned: {}%) or a smaller --count",
+            topup.out.display(),
+            describe(&short),
+            pin["shard_margin"]
+        )));
+    }
+    let before = m.tally.kept;
+    let src = Store::open_existing(&topup.out)?;
+    merge_store(&src, &topup.out, Origin::TopUp, m)?;
+    m.tally.topped_up = m.tally.kept - before;
+    anyhow::ensure!(m.quota.done(), "the top-up's rows did not fill {}", describe(&m.quota.short()));
     Ok(())
+}
+
+fn describe(short: &[(String, u64)]) -> String {
+    short.iter().map(|(b, n)| format!("{n} in `{b}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The library's hash as `run.json` pins it.
+fn library_hash(dir: &std::path::Path) -> Result<String> {
+    let lib = crate::discover::load_library(dir, &crate::discover::pattern_files(dir)?)?;
+    Ok(crate::commands::generate::library_hash(&lib))
+}
+
+/// The top-up run's arguments: the pinned settings, the missing rows per bucket, OUT/topup.
+fn topup_args(args: &MergeArgs, pin: &Value, quota: &Quota) -> Result<GenerateArgs> {
+    let setting = |k: &str| pin.get(k).ok_or_else(|| anyhow::anyhow!("run.json has no `{k}`"));
+    let targets: Vec<String> = targets(pin).keys().map(|c| format!("{c}={}", quota.left(c))).collect();
+    let tiers = setting("tiers")?
+        .as_array()
+        .context("run.json: tiers")?
+        .iter()
+        .map(|t| <crate::validation::pyenv::Tier as clap::ValueEnum>::from_str(t.as_str().unwrap_or(""), true).map_err(anyhow::Error::msg))
+        .collect::<Result<Vec<_>>>()?;
+    let mut release = args.release.clone();
+    release.decontaminate = serde_json::from_value(setting("decontaminate")?.clone()).context("run.json: decontaminate")?;
+    release.ngram = setting("ngram")?.as_u64().context("run.json: ngram")?;
+    Ok(GenerateArgs {
+        library: args.library.clone(),
+        count: quota.short().iter().map(|(_, n)| n).sum(),
+        seed: setting("seed")?.as_u64().context("run.json: seed")?,
+        out: args.out.join(TOPUP_DIR),
+        category_target: targets,
+        resume: true,
+        dedup_threshold: setting("dedup_threshold")?.as_f64().context("run.json: dedup_threshold")?,
+        tasks: crate::cli::parse_mix(setting("tasks")?.as_str().unwrap_or("")).map_err(anyhow::Error::msg)?,
+        tiers,
+        no_release: true,
+        release,
+        exec: args.exec.clone(),
+        shard: ShardArgs { num_shards: None, shard_index: None, shard_offset: 0, shard_margin: 0 },
+    })
+}
+
+/// What a top-up was judged against: the shards' rows (their checksums) and the shortage.
+const BASIS_FILE: &str = "basis.json";
+
+/// Makes the top-up's directory ready: kept (to resume or reuse) when it was made for these
+/// shards, this shortage and library path, else emptied — its rows were judged against other kept rows.
+fn prepare_topup_dir(topup: &GenerateArgs, shards: &[layout::Marker], short: &[(String, u64)]) -> Result<()> {
+    let dir = &topup.out;
+    let sums: Vec<Option<&String>> = shards.iter().map(|m| m.files.get(DATASET)).collect();
+    let patterns = topup.library.patterns.display().to_string();
+    let basis = serde_json::to_string_pretty(&json!({ "shards": sums, "short": short, "patterns": patterns }))? + "\n";
+    let path = dir.join(BASIS_FILE);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(basis.as_str()) {
+        return Ok(());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing the stale top-up in {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::store::atomic::write(&path, basis.as_bytes())
 }
 
 fn commit_rejects(merged: &mut Store, batch: &[(String, u64, String, String, String)]) -> Result<()> {
@@ -223,7 +351,7 @@ fn flush(
     merged: &mut Store,
     rows: &mut Vec<StoredSample>,
     rejects: &mut Vec<(StoredSample, Duplicate)>,
-    shard: Shard,
+    origin: Origin,
     seed: &Value,
 ) -> Result<()> {
     let acc: Vec<Accepted<'_>> = rows.iter().map(|s| s.accepted(None)).collect();
@@ -233,7 +361,7 @@ fn flush(
             let (stage, reason) = crate::commands::generate::duplicate_reason(d, Some("across shards"));
             let stage = stage.as_str();
             let record = json!({ "pattern_id": s.pattern_id, "category": s.category, "seed": seed, "index": s.index, "task": s.task,
-                "stage": stage, "reason": reason, "sample_id": s.id, "shard": shard.index });
+                "stage": stage, "reason": reason, "sample_id": s.id, "shard": origin.json() });
             (stage.to_owned(), reason, record.to_string())
         })
         .collect();

@@ -51,6 +51,11 @@ impl Quota {
         }
     }
 
+    /// Rows a bucket still lacks.
+    pub fn left(&self, bucket: &str) -> u64 {
+        self.left.get(bucket).copied().unwrap_or(0)
+    }
+
     /// Buckets that are still short, with how many rows they lack.
     pub fn short(&self) -> Vec<(String, u64)> {
         self.left.iter().filter(|(_, n)| **n > 0).map(|(b, n)| (b.clone(), *n)).collect()

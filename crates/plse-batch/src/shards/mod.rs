@@ -29,6 +29,12 @@ pub mod template;
 
 use std::fmt;
 
+/// Where the merge's top-up draws from: the sample indices from 2^62 upward. No shard gets
+/// there (shard K of T draws `j·T + K` for its local cursor `j`, and no run draws 2^62
+/// candidates), so top-up candidates are disjoint from every shard's, and a top-up row keeps
+/// the run's seed: `render --seed S --index I` reproduces it.
+pub const TOPUP_BASE: u64 = 1 << 62;
+
 /// Exit codes a scheduler can act on.
 pub mod code {
     /// Done (or nothing left to do).
