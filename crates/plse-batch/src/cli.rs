@@ -86,6 +86,48 @@ pub struct GenerateArgs {
     /// Sharding over many processes or nodes.
     #[command(flatten)]
     pub shard: ShardArgs,
+    /// Continuous generation.
+    #[command(flatten)]
+    pub continuous: ContinuousArgs,
+}
+
+/// `generate --continuous`: generation without a fixed count, published in rotated parts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ContinuousArgs {
+    /// Keep generating (no --count) until --until or a signal (SIGTERM, SIGINT), publishing
+    /// every --rotate-every rows as a finished part in OUT/parts (listed in its
+    /// manifest.json); the same command again resumes.
+    #[arg(long, conflicts_with_all = ["count", "num_shards", "category_target"])]
+    pub continuous: bool,
+    /// Rows per rotated part.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..), requires = "continuous")]
+    pub rotate_every: u64,
+    /// Stop at COUNT rows in all (`50000`), or after running for DURATION (`90s`, `45m`,
+    /// `2h 30m`) in this invocation.
+    #[arg(long, value_name = "COUNT|DURATION", value_parser = parse_until, requires = "continuous")]
+    pub until: Option<Until>,
+}
+
+/// The bound of a continuous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Rows in all (resumed runs count what they hold).
+    Count(u64),
+    /// Running time of this invocation.
+    Duration(std::time::Duration),
+}
+
+/// `--until`: a row count (digits, `_` allowed) or a duration (`humantime`'s syntax).
+pub fn parse_until(s: &str) -> Result<Until, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '_') {
+        return t.replace('_', "").parse().map(Until::Count).map_err(|e| format!("`{s}`: {e}"));
+    }
+    match humantime::parse_duration(t) {
+        Ok(d) if !d.is_zero() => Ok(Until::Duration(d)),
+        Ok(_) => Err(format!("`{s}`: a duration must be longer than zero")),
+        Err(e) => Err(format!("`{s}` is neither a row count (50000) nor a duration (90s, 45m, 2h 30m): {e}")),
+    }
 }
 
 /// `generate --num-shards T`: one shard of a run split over a scheduler's tasks.

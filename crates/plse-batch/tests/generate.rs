@@ -118,3 +118,84 @@ fn category_targets_are_met_exactly() {
     let o = run(tempfile::tempdir().unwrap().path(), &["--count", "5", "--category-target", "anti_patterns=9"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The published parts of a continuous run: the manifest's entries (checked against their
+/// files' SHA-256 and their row ranges, which must be contiguous) and all their rows in order.
+fn parts(out: &Path) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    use sha2::Digest;
+    let dir = out.join("parts");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let entries = manifest["parts"].as_array().unwrap().clone();
+    let mut all = Vec::new();
+    for p in &entries {
+        let bytes = std::fs::read(dir.join(p["file"].as_str().unwrap())).unwrap();
+        let sum: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(p["sha256"].as_str().unwrap(), sum, "{p}");
+        assert_eq!(p["first_row"].as_u64().unwrap(), all.len() as u64, "parts overlap or leave a gap: {p}");
+        let rows: Vec<serde_json::Value> = String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(p["rows"].as_u64().unwrap(), rows.len() as u64);
+        let pairs = std::fs::read_to_string(dir.join(p["preference_file"].as_str().unwrap())).unwrap();
+        assert_eq!(p["pairs"].as_u64().unwrap(), pairs.lines().count() as u64);
+        all.extend(rows);
+    }
+    (entries, all)
+}
+
+#[test]
+fn continuous_runs_rotate_parts_and_a_sigterm_resumes_to_the_same_rows() {
+    let args = ["--continuous", "--until", "140", "--rotate-every", "25", "--seed", "4", "--no-release", "--decontaminate", "none"];
+    let reference = tempfile::tempdir().unwrap();
+    let o = run(reference.path(), &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = rows(reference.path());
+    assert_eq!(want.len(), 140);
+    let (entries, published) = parts(reference.path());
+    let sizes: Vec<u64> = entries.iter().map(|p| p["rows"].as_u64().unwrap()).collect();
+    assert_eq!(sizes, [25, 25, 25, 25, 25, 15]);
+    assert_eq!(published, want, "the parts are not the run's rows in order");
+
+    // SIGTERM after the first committed batch: the batch commits, the rows so far are
+    // published, exit 1 (short of its --until count); the same command resumes.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("plse-run.sqlite");
+    let mut child = command(dir.path(), &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while accepted(&db) < 30 {
+        assert!(child.try_wait().unwrap().is_none(), "finished before the signal");
+        assert!(start.elapsed() < Duration::from_secs(300), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let (_, early) = parts(dir.path());
+    assert_eq!(early.len() as u64, accepted(&db), "committed rows left unpublished");
+    assert!(early.len() < 140);
+    let o = run(dir.path(), &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(rows(dir.path()), want, "the resumed run differs from the uninterrupted one");
+    let (_, published) = parts(dir.path());
+    assert_eq!(published, want);
+
+    // A higher bound continues the same run; published parts stay as they were.
+    let before = std::fs::read(dir.path().join("parts/part-000001.jsonl")).unwrap();
+    let mut more = args;
+    more[2] = "170";
+    let o = run(dir.path(), &more);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, published) = parts(dir.path());
+    assert_eq!(published.len(), 170);
+    assert_eq!(published[..140], want[..]);
+    assert_eq!(std::fs::read(dir.path().join("parts/part-000001.jsonl")).unwrap(), before);
+
+    // A duration bound ends the invocation with 0, everything committed published.
+    let timed = tempfile::tempdir().unwrap();
+    let o = run(timed.path(), &["--continuous", "--until", "1s", "--rotate-every", "10", "--seed", "4", "--decontaminate", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("stopped at"), "{}", String::from_utf8_lossy(&o.stdout));
+    let (_, published) = parts(timed.path());
+    assert_eq!(published, rows(timed.path()));
+    assert!(!published.is_empty());
+    // --continuous has no --count to honour.
+    let o = run(tempfile::tempdir().unwrap().path(), &["--continuous", "--count", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+}

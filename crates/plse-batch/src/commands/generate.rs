@@ -32,6 +32,7 @@ use plse_sampling::Overrides;
 use plse_schema::Pattern;
 
 use crate::cli::GenerateArgs;
+use crate::commands::continuous::{Rotation, Stop, UNBOUNDED, target_count};
 use crate::discover::{load_library, pattern_files};
 use crate::report::table;
 use crate::shards::{self, Shard, code, layout};
@@ -302,28 +303,63 @@ fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
     let mut state = resume(args, &plan, &store, part.prior)?;
     let progress = Progress::new(plan.count, store.accepted_count()?);
     let started = Instant::now();
+    let mut rotation = Rotation::new(args, started)?;
     catch_stop_signals();
     loop {
         let total = store.accepted_count()?;
         if total >= plan.count {
             break;
         }
-        if stopped() {
+        if stopped() || rotation.as_ref().is_some_and(Rotation::out_of_time) {
             progress.done();
+            if let Some(r) = &mut rotation {
+                return stop_continuous(r, &store, args, &plan, &state, started);
+            }
             eprintln!("interrupted: {total} of {} samples committed; run the same command again to resume", plan.count);
             return Ok(code::TRANSIENT);
         }
         let Some(batch) = schedule(&plan, &state) else {
-            return finish(&store, args, &plan, &state, started, false);
+            if let Some(r) = &mut rotation {
+                r.stop(&store, false)?;
+            }
+            return finish(&store, args, &plan, &state, started, End::Short);
         };
         let candidates = draw_batch(args, &plan, &state, &decon, &batch);
         let verdicts = validate_batch(&ctx, &plan, &candidates)?;
         let records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
         commit(&mut store, &state, &records)?;
+        if let Some(r) = &mut rotation {
+            r.rotate(&store)?;
+        }
         progress.update(total + records.accepted.len() as u64, state.rejected);
     }
     progress.done();
-    finish(&store, args, &plan, &state, started, true)
+    if let Some(r) = &mut rotation {
+        r.stop(&store, false)?;
+    }
+    finish(&store, args, &plan, &state, started, End::Complete)
+}
+
+/// A continuous run stopping before its count (a signal, or `--until DURATION`): publishes
+/// what is left, writes the files, and ends with 0 (done for now) or 1 (interrupted before
+/// its `--until` count: a retry resumes).
+fn stop_continuous(r: &mut Rotation, store: &Store, args: &GenerateArgs, plan: &Plan<'_>, state: &State, started: Instant) -> Result<i32> {
+    match r.stop(store, stopped())? {
+        Stop::Reached => finish(store, args, plan, state, started, End::Complete),
+        Stop::Paused => finish(store, args, plan, state, started, End::Paused),
+        Stop::Interrupted => finish(store, args, plan, state, started, End::Paused).map(|_| code::TRANSIENT),
+    }
+}
+
+/// How a run's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Every row it aimed at is accepted.
+    Complete,
+    /// No pattern is left to fill a bucket.
+    Short,
+    /// A continuous run stopped before a count (it has none, or it resumes later).
+    Paused,
 }
 
 /// The usable patterns (those with a task under the mix and their tiers allowed), the
@@ -378,8 +414,9 @@ fn sources<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, targets: &BTr
 fn need(args: &GenerateArgs, sources: &[Source<'_>], targets: &BTreeMap<String, u64>) -> Result<BTreeMap<String, u64>> {
     let mut need: BTreeMap<String, u64> = BTreeMap::new();
     let targeted: u64 = targets.values().sum();
-    if targeted > args.count {
-        bail!("category targets add up to {targeted}, more than --count {}", args.count);
+    let count = target_count(args);
+    if targeted > count {
+        bail!("category targets add up to {targeted}, more than --count {count}");
     }
     for (cat, n) in targets {
         if !sources.iter().any(|s| &s.category == cat) {
@@ -387,11 +424,11 @@ fn need(args: &GenerateArgs, sources: &[Source<'_>], targets: &BTreeMap<String, 
         }
         need.insert(cat.clone(), *n);
     }
-    if args.count > targeted {
+    if count > targeted {
         if !sources.iter().any(|s| s.bucket == REST) {
-            bail!("--count {} exceeds the category targets ({targeted}) and no other category is left to fill the rest", args.count);
+            bail!("--count {count} exceeds the category targets ({targeted}) and no other category is left to fill the rest");
         }
-        need.insert(REST.to_owned(), args.count - targeted);
+        need.insert(REST.to_owned(), count - targeted);
     }
     Ok(need)
 }
@@ -401,7 +438,9 @@ fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) 
     let out = &args.out;
     let mut store = Store::open(out)?;
     let ids: Vec<String> = plan.sources.iter().map(|s| format!("{}@{}", s.pattern.pattern_id, s.pattern.version)).collect();
-    let config = json!({ "seed": args.seed, "count": args.count, "targets": plan.targets, "patterns": ids,
+    // A continuous run's bound may change from one invocation to the next.
+    let count = if args.continuous.continuous { json!("continuous") } else { json!(args.count) };
+    let config = json!({ "seed": args.seed, "count": count, "targets": plan.targets, "patterns": ids,
         "dedup_threshold": args.dedup_threshold, "tasks": args.tasks.spec(), "row_format": ROW_FORMAT,
         "decontaminate": args.release.decontaminate, "ngram": args.release.ngram, "patterns_dir": args.library.patterns.display().to_string(),
         "tiers": args.tiers.iter().map(|t| t.name()).collect::<Vec<_>>() });
@@ -424,7 +463,8 @@ fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) 
     match store.config()? {
         // The same run, already complete: nothing to add; export and summarise again.
         Some(c) if c == config && store.accepted_count()? >= plan.count => {}
-        Some(_) if !args.resume => bail!(
+        // A continuous run (like a shard) resumes by running the same command again.
+        Some(_) if !args.resume && !args.continuous.continuous => bail!(
             "{} already holds an unfinished or different run ({} samples accepted); pass --resume to continue it, or choose another --out",
             out.join(crate::store::DB_FILE).display(),
             store.accepted_count()?
@@ -744,7 +784,7 @@ fn verification(v: &Verdict, task: Task) -> Verification {
     }
 }
 
-fn finish(store: &Store, args: &GenerateArgs, plan: &Plan<'_>, state: &State, started: Instant, complete: bool) -> Result<i32> {
+fn finish(store: &Store, args: &GenerateArgs, plan: &Plan<'_>, state: &State, started: Instant, end: End) -> Result<i32> {
     let sources = &plan.sources;
     let out = &args.out;
     let dataset = out.join(DATASET);
@@ -766,6 +806,11 @@ fn finish(store: &Store, args: &GenerateArgs, plan: &Plan<'_>, state: &State, st
         out.join(PREFERENCE).display(),
         out.join(REJECTS).display()
     );
+    if end == End::Paused {
+        println!("stopped at {written} rows; `plse-batch export {}` builds a release of them", out.display());
+        return Ok(code::OK);
+    }
+    let complete = end == End::Complete;
     if complete && written >= plan.count && !args.no_release {
         match crate::commands::export::release(out, &out.join("release"), &args.release, args.exec.venv.as_deref()) {
             Ok(summary) => crate::commands::export::print_summary(&summary),
@@ -861,11 +906,12 @@ struct Progress {
 impl Progress {
     fn new(total: u64, done: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let b = indicatif::ProgressBar::new(total);
-            b.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} accepted · {msg} · {per_sec} · ETA {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
+            let (b, template) = if total >= UNBOUNDED {
+                (indicatif::ProgressBar::new_spinner(), "{spinner} {pos} accepted · {msg} · {per_sec}")
+            } else {
+                (indicatif::ProgressBar::new(total), "{bar:40.cyan/blue} {pos}/{len} accepted · {msg} · {per_sec} · ETA {eta}")
+            };
+            b.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
             b.set_position(done);
             b.reset_eta();
             b
@@ -883,6 +929,10 @@ impl Progress {
                 self.last.set(Instant::now());
                 let secs = self.start.elapsed().as_secs_f64().max(1e-3);
                 let rate = (accepted - self.base) as f64 / secs;
+                if self.total >= UNBOUNDED {
+                    eprintln!("generate: {accepted} accepted, {rejected} rejected, {rate:.1} samples/s");
+                    return;
+                }
                 let eta = if rate > 0.0 { format!("{:.0}s", (self.total - accepted) as f64 / rate) } else { "?".into() };
                 eprintln!("generate: {accepted}/{} accepted, {rejected} rejected, {rate:.1} samples/s, ETA {eta}", self.total);
             }

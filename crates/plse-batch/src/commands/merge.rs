@@ -316,6 +316,7 @@ fn topup_args(args: &MergeArgs, pin: &Value, quota: &Quota) -> Result<GenerateAr
         release,
         exec: args.exec.clone(),
         shard: ShardArgs { num_shards: None, shard_index: None, shard_offset: 0, shard_margin: 0 },
+        continuous: crate::cli::ContinuousArgs::default(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The user's commands, one module each: thin layers that parse, read and print around the
 //! shared crates, the validation subsystem and the store.
 
+pub mod continuous;
 pub mod export;
 pub mod generate;
 pub mod lint;

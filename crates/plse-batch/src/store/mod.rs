@@ -8,6 +8,7 @@
 //! holds the store, and WAL then keeps its index in heap memory instead of a shared file).
 
 pub mod atomic;
+pub mod parts;
 
 use std::path::Path;
 
@@ -230,6 +231,21 @@ impl Store {
     /// Accepted samples so far.
     pub fn accepted_count(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM samples", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Calls `f` with the accepted rows `first..first + n`, in acceptance order.
+    pub fn for_each_row_in(&self, first: u64, n: u64, f: &mut dyn FnMut(&str) -> Result<()>) -> Result<()> {
+        let mut stmt = self.conn.prepare("SELECT row FROM samples ORDER BY seq LIMIT ?1 OFFSET ?2")?;
+        let mut rows = stmt.query(params![n as i64, first as i64])?;
+        while let Some(r) = rows.next()? {
+            f(&r.get::<_, String>(0)?)?;
+        }
+        Ok(())
+    }
+
+    /// The stored preference pair with `id`, if any.
+    pub fn preference(&self, id: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT row FROM preferences WHERE id = ?1", params![id], |r| r.get(0)).optional()?)
     }
 
     /// The cursor of every pattern seen.
