@@ -15,7 +15,7 @@
 //! - **Parts never overlap and leave no gap**: part k+1 starts at the row after part k's last;
 //!   the manifest, not the store, says how far rotation got, so a resumed run continues it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ fn write_part(dir: &Path, store: &Store, n: usize, first: u64, rows: u64) -> Res
 }
 
 /// Writes a file atomically through `fill`; returns its SHA-256.
-fn write_hashed(path: &PathBuf, fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<String> {
+fn write_hashed(path: &Path, fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<String> {
     struct Hashing<'a> {
         inner: &'a mut dyn std::io::Write,
         hash: Sha256,
