@@ -35,6 +35,11 @@ enum BenchCommand {
     Export(BenchArgs),
     /// Fork-to-verdict overhead of one worker family.
     Fork(BenchArgs),
+    /// A sharded run of `--shards` complete shards holding `--samples` rows (plus 3 % surplus
+    /// to trim), written as `generate --num-shards` leaves it, into `--dir`.
+    Shards(BenchArgs),
+    /// `plse-batch merge --no-release` of the run `shards --dir DIR` left, in this process.
+    Merge(BenchArgs),
     /// Internal: the sandbox launcher (`fork` starts workers from this binary).
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker(plse_batch::validation::sandbox::launch::LaunchArgs),
@@ -55,6 +60,9 @@ struct BenchArgs {
     /// `fork`: measure the unconfined worker instead of the sandboxed one.
     #[arg(long)]
     unsafe_no_sandbox: bool,
+    /// `shards`: how many.
+    #[arg(long, default_value_t = 32)]
+    shards: u64,
     #[command(flatten)]
     library: plse_batch::cli::LibraryArgs,
 }
@@ -65,6 +73,8 @@ fn main() {
         BenchCommand::Memory(a) => memory(a),
         BenchCommand::Export(a) => export(a),
         BenchCommand::Fork(a) => fork(a).map(|v| println!("{v}")),
+        BenchCommand::Shards(a) => shards(a),
+        BenchCommand::Merge(a) => merge(a),
         BenchCommand::SandboxWorker(a) => match launch::run(a) {
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),
@@ -110,8 +120,6 @@ fn render(args: &BenchArgs) -> Result<()> {
 /// distinct entries (made distinct on purpose), the store and the export. One JSON line.
 fn memory(args: &BenchArgs) -> Result<()> {
     let lib = library(args)?;
-    let prepared = prepare(&lib)?;
-    let none = Overrides::none();
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let mut store = Store::open(&dir)?;
@@ -120,31 +128,16 @@ fn memory(args: &BenchArgs) -> Result<()> {
     // A threshold of 1.0 keeps every distinct sample, so the index holds all N entries: the
     // size a real N-sample run reaches.
     let mut dedup = TaskDeduper::new(Params::with_threshold(1.0));
-    let mix = TaskMix::default();
     let start = Instant::now();
     let mut pending: Vec<Pending> = Vec::new();
-    for i in 0..args.samples {
-        let (e, p) = &prepared[(i % prepared.len() as u64) as usize];
-        let Some(drawn) = draw(p, &e.category, 1, i, &mix, &none) else { continue };
-        let drawn = drawn?;
-        let mut row = drawn.row;
-        row.id = format!("{}-{i}", row.id);
-        let text = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", row.dedup_text());
-        let _ = dedup.check_and_insert(row.task, &row.id, &text);
-        let json = serde_json::to_string(&row)?;
-        let pair = plse_dataset::preference(&drawn.sample)
-            .map(|mut p| {
-                p.id = format!("{}-{i}", p.id);
-                serde_json::to_string(&p).map(|j| (p.id, j))
-            })
-            .transpose()?;
-        let sample =
-            StoredSample { id: row.id, pattern_id: row.pattern_id, category: row.category, task: row.task, index: i, text, row: json };
-        pending.push(Pending { sample, pair });
+    distinct_rows(&lib, args.samples, true, &mut |_, p| {
+        let _ = dedup.check_and_insert(p.sample.task, &p.sample.id, &p.sample.text);
+        pending.push(p);
         if pending.len() == 64 {
             flush(&mut store, &mut pending)?;
         }
-    }
+        Ok(())
+    })?;
     flush(&mut store, &mut pending)?;
     let exported = store.export(Export::Rows, &mut std::io::sink())?;
     let secs = start.elapsed().as_secs_f64();
@@ -165,6 +158,102 @@ fn export(args: &BenchArgs) -> Result<()> {
     let secs = start.elapsed().as_secs_f64();
     let rows: u64 = summary.counts.get("sft").map_or(0, |c| c.values().sum());
     println!("{}", json!({ "rows": rows, "seconds": secs, "rows_per_second": rows as f64 / secs, "peak_rss_kib": peak_rss()? }));
+    Ok(())
+}
+
+/// Rows as the memory measurement makes them: library draws made distinct (a numbered line
+/// in the dedup text and the id), with their preference pairs (numbered too when
+/// `number_pairs`; a merge finds a row's pair by the id its parameters give, so not there);
+/// `f` gets each with its number.
+fn distinct_rows(lib: &Library, total: u64, number_pairs: bool, f: &mut dyn FnMut(u64, Pending) -> Result<()>) -> Result<()> {
+    let prepared = prepare(lib)?;
+    let none = Overrides::none();
+    let mix = TaskMix::default();
+    for i in 0..total {
+        let (e, p) = &prepared[(i % prepared.len() as u64) as usize];
+        let Some(drawn) = draw(p, &e.category, 1, i, &mix, &none) else { continue };
+        let drawn = drawn?;
+        let mut row = drawn.row;
+        row.id = format!("{}-{i}", row.id);
+        let text = format!("{}\nSAMPLE_NUMBER_{i} = {i}\n", row.dedup_text());
+        let json = serde_json::to_string(&row)?;
+        let pair = plse_dataset::preference(&drawn.sample)
+            .map(|mut p| {
+                if number_pairs {
+                    p.id = format!("{}-{i}", p.id);
+                }
+                serde_json::to_string(&p).map(|j| (p.id, j))
+            })
+            .transpose()?;
+        let sample =
+            StoredSample { id: row.id, pattern_id: row.pattern_id, category: row.category, task: row.task, index: i, text, row: json };
+        f(i, Pending { sample, pair })?;
+    }
+    Ok(())
+}
+
+/// A complete sharded run of distinct rows: `run.json` (threshold 1.0, so the merge's index
+/// holds every row, as in `memory`), and per shard its store, JSONL files and marker.
+fn shards(args: &BenchArgs) -> Result<()> {
+    use plse_batch::commands::generate::{DATASET, PREFERENCE, REJECTS};
+    use plse_batch::shards::{Shard, layout};
+    let Some(out) = &args.dir else { anyhow::bail!("plse-bench shards needs --dir") };
+    let total = args.shards;
+    let made = args.samples + args.samples * 3 / 100;
+    let pin = json!({ "plse_version": "bench", "num_shards": total, "shard_margin": 3, "count": args.samples, "seed": 1,
+        "targets": {}, "tasks": mix_spec(), "dedup_threshold": 1.0, "tiers": ["core"], "decontaminate": ["none"], "ngram": 13,
+        "row_format": 3, "library": "bench" });
+    let run = layout::pin(out, &pin)?;
+    let lib = library(args)?;
+    let mut stores: Vec<(Store, Vec<Pending>)> = Vec::new();
+    for k in 0..total {
+        let mut s = Store::open(&layout::shard_dir(out, k))?;
+        s.start(&json!({ "seed": 1, "count": args.samples, "tasks": mix_spec(), "dedup_threshold": 1.0, "shard": { "index": k, "total": total } }).to_string())?;
+        s.record_library(&plse_batch::commands::generate::library_entries(&lib))?;
+        stores.push((s, Vec::new()));
+    }
+    let start = Instant::now();
+    distinct_rows(&lib, made, false, &mut |i, p| {
+        let (store, pending) = &mut stores[(i % total) as usize];
+        pending.push(p);
+        if pending.len() == 64 {
+            flush(store, pending)?;
+        }
+        Ok(())
+    })?;
+    for (k, (mut store, mut pending)) in stores.into_iter().enumerate() {
+        flush(&mut store, &mut pending)?;
+        let dir = layout::shard_dir(out, k as u64);
+        let mut rows = 0;
+        for (file, what) in [(DATASET, Export::Rows), (PREFERENCE, Export::Preference), (REJECTS, Export::Rejects)] {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(file))?);
+            let n = store.export(what, &mut w)?;
+            if what == Export::Rows {
+                rows = n;
+            }
+        }
+        layout::write_marker(out, Shard { index: k as u64, total }, &run, rows, &[DATASET, PREFERENCE, REJECTS])?;
+    }
+    println!("{}", json!({ "shards": total, "rows": made, "seconds": start.elapsed().as_secs_f64() }));
+    Ok(())
+}
+
+/// `merge --no-release` of a run `shards` left: throughput and this process's peak RSS.
+fn merge(args: &BenchArgs) -> Result<()> {
+    let Some(dir) = &args.dir else { anyhow::bail!("plse-bench merge needs --dir (a run left by `plse-bench shards --dir`)") };
+    let cli = <plse_batch::cli::Cli as Parser>::try_parse_from(["plse-batch", "merge", "--no-release", &dir.to_string_lossy()])?;
+    let plse_batch::cli::Command::Merge(m) = cli.command else { unreachable!() };
+    let rows_in: u64 = std::fs::read_dir(dir.join(plse_batch::shards::layout::SHARDS_DIR))?
+        .map(|e| -> Result<u64> {
+            let text = std::fs::read_to_string(e?.path().join(plse_batch::shards::layout::MARKER))?;
+            Ok(serde_json::from_str::<serde_json::Value>(&text)?["rows"].as_u64().unwrap_or(0))
+        })
+        .sum::<Result<u64>>()?;
+    let start = Instant::now();
+    let code = plse_batch::commands::merge::run(&m)?;
+    anyhow::ensure!(code == 0, "merge exited {code}");
+    let secs = start.elapsed().as_secs_f64();
+    println!("{}", json!({ "rows_in": rows_in, "seconds": secs, "rows_per_second": rows_in as f64 / secs, "peak_rss_kib": peak_rss()? }));
     Ok(())
 }
 
