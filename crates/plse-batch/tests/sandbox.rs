@@ -337,7 +337,25 @@ fn generate_runs_without_root() {
     let out_dir = home.path().join("run");
     let patterns = root().join("patterns");
     let args = ["generate", "-n", "20", "--tiers", "core", "--out", out_dir.to_str().unwrap(), "--patterns", patterns.to_str().unwrap()];
+    // Scratch mount points a killed run left (pids that cannot exist: above pid_max): the
+    // uid's empty one is swept at start-up; a non-empty one and another user's are not.
+    let tmp = std::env::temp_dir();
+    let stale = tmp.join("plse-sandbox-999999999-0-stale");
+    let full = tmp.join("plse-sandbox-999999998-0-full");
+    let other = tmp.join("plse-sandbox-999999997-0-root");
+    for d in [&stale, &full, &other] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(full.join("keep"), "x").unwrap();
+    for d in [&stale, &full] {
+        std::os::unix::fs::chown(d, Some(uid), Some(uid)).unwrap();
+    }
     let out = as_user(uid, home.path(), &args).output().unwrap();
+    let swept = (stale.exists(), full.exists(), other.exists());
+    for d in [&stale, &full, &other] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert_eq!(swept, (false, true, true), "(stale, non-empty, another user's) left in place after the run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("unsafe-no-sandbox"), "{stderr}");

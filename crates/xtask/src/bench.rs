@@ -83,6 +83,14 @@ pub fn run() -> Result<(), String> {
     // The release of that run, in a process of its own (its peak RSS is the export's alone).
     let (_, _, _, export) = bench(&["export", "--dir", &run_arg])?;
 
+    // Merge of 32 complete shards holding 103 000 distinct rows, in a process of its own.
+    let sharded = root().join("target/bench-shards");
+    let _ = std::fs::remove_dir_all(&sharded);
+    let sharded_arg = sharded.to_string_lossy().into_owned();
+    bench(&["shards", "--samples", "100000", "--shards", "32", "--dir", &sharded_arg])?;
+    let (_, _, _, merge) = bench(&["merge", "--dir", &sharded_arg])?;
+    let scaling = scaling(400)?;
+
     let small = ["patterns/enumerate_instead_of_range_len.yaml"];
     let small_sb = pipeline(&small, "600", false, None)?;
     let small_un = pipeline(&small, "600", true, None)?;
@@ -125,6 +133,21 @@ pub fn run() -> Result<(), String> {
         json_field(&export, "seconds"),
         json_field(&export, "peak_rss_kib") / 1024.0
     );
+    println!(
+        "| merge of 32 complete shards ({:.0} rows: 100 000 distinct + 3 % surplus; checksums, dedup index of every kept row, merged store, JSONL files), own process | {:.0} rows/s, {:.1} s, peak RSS {:.0} MB |",
+        json_field(&merge, "rows_in"),
+        json_field(&merge, "rows_per_second"),
+        json_field(&merge, "seconds"),
+        json_field(&merge, "peak_rss_kib") / 1024.0
+    );
+    println!(
+        "| {} rows, 1 process (`generate`) vs 2 shards at once then `merge`: wall | {:.1} s vs {:.1} s + {:.1} s merge: 2 shards take {:.2}x the time of 1 process |",
+        scaling.rows,
+        scaling.one,
+        scaling.two,
+        scaling.merge,
+        (scaling.two + scaling.merge) / scaling.one
+    );
     let small_row = ("small stdlib sample (python.core.enumerate, 2 tests)".to_owned(), small_sb, small_un);
     for (name, sb, un) in std::iter::once(&small_row).chain(&mixes) {
         println!("| {name}: validated, sandboxed | {:.1} samples/s, {:.2} ms CPU/sample ({} samples) |", rate(sb), ms(sb), sb.samples);
@@ -154,6 +177,53 @@ pub fn run() -> Result<(), String> {
         mixes.iter().map(|(_, sb, _)| sb.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0
     );
     Ok(())
+}
+
+/// Wall seconds of one run as one process and as two shards running at once (plus their merge).
+struct Scaling {
+    rows: u64,
+    one: f64,
+    two: f64,
+    merge: f64,
+}
+
+/// `rows` rows (seed 1, no release, no decontamination: generation alone) as one `generate`
+/// process, then as `--num-shards 2` with both shards started together, then `merge`. Each
+/// process uses its default one worker per core, as a user on one machine would run them.
+fn scaling(rows: u64) -> Result<Scaling, String> {
+    let dir = root().join("target/bench-scaling");
+    let _ = std::fs::remove_dir_all(&dir);
+    let n = rows.to_string();
+    let common = ["--count", n.as_str(), "--seed", "1", "--no-release", "--decontaminate", "none"];
+    let one_out = dir.join("one").to_string_lossy().into_owned();
+    let mut args = vec!["generate", "--out", one_out.as_str()];
+    args.extend(common);
+    let (one, _, _, _) = timed(&args)?;
+    let two_out = dir.join("two").to_string_lossy().into_owned();
+    let bin = crate::target_dir().join("release").join("plse-batch");
+    let start = Instant::now();
+    let children: Vec<std::process::Child> = ["0", "1"]
+        .iter()
+        .map(|k| {
+            Command::new(&bin)
+                .args(["generate", "--num-shards", "2", "--shard-index", k, "--out", two_out.as_str()])
+                .args(common)
+                .current_dir(root())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    for mut c in children {
+        let status = c.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("a shard of the scaling run failed ({status}); rerun it by hand in {two_out}"));
+        }
+    }
+    let two = start.elapsed().as_secs_f64();
+    let (merge, _, _, _) = timed(&["merge", "--no-release", two_out.as_str()])?;
+    Ok(Scaling { rows, one, two, merge })
 }
 
 /// The library's pattern files by tier, from `plse-batch list --json`.

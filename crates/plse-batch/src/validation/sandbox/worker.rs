@@ -102,6 +102,28 @@ pub struct Spec {
     pub limits: Limits,
 }
 
+/// Removes the scratch mount points that runs killed outright (SIGKILL, a lost node) left in
+/// the temp directory: `plse-sandbox-PID-*` directories of this user whose process is gone.
+/// Only empty ones: the scratch is a tmpfs mounted in the worker's own mount namespace, so
+/// from here the directory is always empty; anything else is not ours to delete.
+fn sweep_stale_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let me = nix::unistd::getuid().as_raw();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("plse-sandbox-")).and_then(|r| r.split('-').next()) else { continue };
+        let Ok(pid) = pid.parse::<i32>() else { continue };
+        let ours = std::os::unix::fs::MetadataExt::uid(&match e.metadata() {
+            Ok(m) if m.is_dir() => m,
+            _ => continue,
+        }) == me;
+        let alive = std::path::Path::new("/proc").join(pid.to_string()).exists();
+        if ours && !alive {
+            let _ = std::fs::remove_dir(e.path());
+        }
+    }
+}
+
 impl Worker {
     /// Starts a worker for `slot` that pre-imports `preload`.
     pub fn spawn(spec: &Spec, slot: u32, preload: &[String]) -> Result<Self> {
@@ -109,6 +131,8 @@ impl Worker {
         let scratch;
         match spec.mode {
             Mode::Sandboxed => {
+                static SWEEP: std::sync::Once = std::sync::Once::new();
+                SWEEP.call_once(sweep_stale_scratch);
                 // A fresh directory of a random name (mode 0700): another user of the machine
                 // cannot have planted it (or a symlink in its place) beforehand.
                 let dir = tempfile::Builder::new()
