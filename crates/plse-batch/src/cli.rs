@@ -307,7 +307,8 @@ pub fn parse_split(s: &str) -> Result<plse_release::SplitSpec, String> {
 /// `setup`.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
-    /// Packages to install: core (ruff), science, ml, web, or all.
+    /// Packages to install: core (ruff), science, ml, web, benchmarks, all (every one but
+    /// llm), or llm (a local model server for `factory`).
     #[arg(long, value_enum, default_value = "core")]
     pub tier: crate::validation::pyenv::Tier,
     /// Where the venv lives (default: $PLSE_VENV, /opt/plse/venv as root, else ~/.local/share/plse/venv).

