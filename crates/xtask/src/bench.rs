@@ -62,8 +62,10 @@ fn pipeline(paths: &[&str], seeds: &str, unconfined: bool, jobs: Option<&str>) -
     Ok(Pipeline { samples, wall: secs, cpu, peak_rss_kib: rss })
 }
 
+/// A field of the JSON line a measurement ends with (commands it runs may print before it).
 fn json_field(text: &str, key: &str) -> f64 {
-    serde_json::from_str::<serde_json::Value>(text.trim())
+    let line = text.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    serde_json::from_str::<serde_json::Value>(line.trim())
         .ok()
         .and_then(|v| v.get(key).and_then(serde_json::Value::as_f64))
         .unwrap_or(f64::NAN)
