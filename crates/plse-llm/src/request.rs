@@ -61,6 +61,13 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     /// The model name the server knows.
     pub model: String,
+    /// Structured output, sent as given (omitted when `None`): OpenAI's
+    /// `{"type": "json_schema", "json_schema": {...}}`, or the `{"type": "json_object",
+    /// "schema": {...}}` that llama.cpp, llama-cpp-python and vLLM also accept. Servers that
+    /// constrain decoding to the schema make even a small base model answer in valid JSON.
+    /// Its keys are written in the order the caller built them: build it deterministically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<serde_json::Value>,
     /// The server's sampling seed, when the run pins one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
@@ -79,7 +86,16 @@ const KEY_VERSION: &str = "plse-llm/cache-key/v1";
 impl ChatRequest {
     /// A request with OpenAI's defaults: temperature 1, top_p 1, 1024 tokens, no seed, no stop.
     pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
-        ChatRequest { max_tokens: 1024, messages, model: model.into(), seed: None, stop: Vec::new(), temperature: 1.0, top_p: 1.0 }
+        ChatRequest {
+            max_tokens: 1024,
+            messages,
+            model: model.into(),
+            response_format: None,
+            seed: None,
+            stop: Vec::new(),
+            temperature: 1.0,
+            top_p: 1.0,
+        }
     }
 
     /// The request as compact JSON with sorted keys: the body that is sent, and what the cache
@@ -140,6 +156,15 @@ mod tests {
         with_options.seed = Some(42);
         with_options.stop = vec!["</s>".to_owned()];
         assert!(with_options.canonical_json().contains(r#""model":"qwen3-8b","seed":42,"stop":["</s>"],"temperature""#));
+        // A response format sits between the model and the seed, and changes the cache key.
+        let mut schema = with_options.clone();
+        schema.response_format = Some(serde_json::json!({ "type": "json_object", "schema": { "type": "object" } }));
+        assert!(
+            schema
+                .canonical_json()
+                .contains(r#""model":"qwen3-8b","response_format":{"type":"json_object","schema":{"type":"object"}},"seed":42"#)
+        );
+        assert_ne!(schema.cache_key(1), with_options.cache_key(1));
     }
 
     #[test]

@@ -63,6 +63,8 @@ impl Tier {
         match self {
             Tier::All => vec![Tier::Core, Tier::Science, Tier::Ml, Tier::Web, Tier::Benchmarks],
             Tier::Core => vec![Tier::Core],
+            // A venv of its own (`llm_dir`): the model server, not pattern code.
+            Tier::Llm => vec![Tier::Llm],
             t => vec![Tier::Core, t],
         }
     }
@@ -184,8 +186,24 @@ fn usable(python: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates or completes the environment for `tier`. Prints progress; pip shows its own.
+/// Where the `llm` tier lives for the validation venv `venv`: a venv of its own beside it
+/// (`/opt/plse/venv-llm`), so the model server's dependencies never move the pins that
+/// pattern code is validated against.
+pub fn llm_dir(venv: &Path) -> PathBuf {
+    let name = venv.file_name().map_or_else(|| "venv".into(), |n| n.to_string_lossy().into_owned());
+    venv.with_file_name(format!("{name}-llm"))
+}
+
+/// Creates or completes the environment for `tier` (for `llm`, the venv [`llm_dir`] names).
+/// Prints progress; pip shows its own.
 pub fn setup(dir: &Path, tier: Tier, python: Option<&Path>) -> Result<PyEnv> {
+    let llm;
+    let dir = if tier == Tier::Llm {
+        llm = llm_dir(dir);
+        llm.as_path()
+    } else {
+        dir
+    };
     let env = PyEnv { dir: dir.to_path_buf() };
     if env.has(tier) {
         eprintln!("plse setup: {} already has tier `{}` ({})", dir.display(), tier.name(), env.python().display());
