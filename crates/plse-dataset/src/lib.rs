@@ -13,6 +13,7 @@ pub mod capacity;
 pub mod dedup;
 pub mod entry;
 pub mod markdown;
+pub mod rephrase;
 pub mod row;
 pub mod task;
 

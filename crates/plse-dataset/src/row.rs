@@ -149,6 +149,10 @@ pub struct TrainingRow {
     /// How the row was verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// When a model rephrased the instruction (`generate --rephrase`): the pattern's own and
+    /// the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rephrased: Option<crate::rephrase::Rephrased>,
 }
 
 impl TrainingRow {
@@ -250,6 +254,7 @@ pub fn compose(prepared: &Prepared, sample: &Sample, task: Task) -> Result<Train
             fixed: SideCode { instruction: p.fixed.instruction.trim().to_owned(), code: p.fixed.code.clone() },
         }),
         verification: None,
+        rephrased: None,
     })
 }
 

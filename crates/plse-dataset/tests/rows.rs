@@ -71,3 +71,23 @@ fn preference_pairs_and_scheduled_tasks() {
     let prepared = Prepared::new(&enumerate, "best_practices").unwrap();
     assert!(draw(&prepared, "best_practices", 0, 0, &only_fix, &Overrides::none()).is_none(), "a write-only pattern gets no task");
 }
+
+/// A rephrased fix keeps the flawed code after the new instruction, and everything the
+/// sandbox verified (answer, code, tests) as it was; the row records the original.
+#[test]
+fn a_rephrasing_replaces_only_the_instruction() {
+    let pattern = load("../../patterns/anti_patterns/mutable_default_argument.yaml");
+    let prepared = Prepared::new(&pattern, "anti_patterns").unwrap();
+    let row = draw_as(&prepared, 3, 0, Task::Fix, &Overrides::none()).unwrap().row;
+    let new = format!("Could you look at this and correct it? {}", row.instruction);
+    let out = plse_dataset::rephrase::apply(&row, &new, "gemma-3-270m");
+    assert!(out.messages[0].content.starts_with(&new));
+    assert!(out.messages[0].content.ends_with(&row.messages[0].content[row.instruction.len()..]));
+    assert!(out.messages[0].content.contains(&row.input) && !row.input.is_empty(), "the flawed code stays in the prompt");
+    assert_eq!(out.instruction, new);
+    assert_eq!((&out.messages[1], &out.output, &out.code, &out.tests), (&row.messages[1], &row.output, &row.code, &row.tests));
+    let v = serde_json::to_value(&out).unwrap();
+    assert_eq!(v["rephrased"]["original"], row.instruction.as_str());
+    assert_eq!(v["rephrased"]["model"], "gemma-3-270m");
+    assert!(serde_json::to_value(&row).unwrap().get("rephrased").is_none(), "rows without a rephrasing keep their shape");
+}
