@@ -10,9 +10,11 @@
 //! - `web-build` — the static site in `dist/` (`trunk build --release`).
 //! - `e2e` — the playground's end-to-end tests in headless Chromium.
 //! - `budgets` — the playground's size and speed budgets, measured.
+//! - `llm-e2e` — the codebase factory against a real local model (sets up the `llm` tier).
 
 mod bench;
 mod ci;
+mod llm;
 mod pyenv;
 mod wasm_check;
 mod web;
@@ -31,8 +33,9 @@ fn main() -> ExitCode {
         Some("web-build") => web::build(),
         Some("e2e") => web::e2e(),
         Some("budgets") => web::budgets(),
+        Some("llm-e2e") => llm::run(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | wasm-check | bench | catalog [--check] | serve | web-build | e2e | budgets>");
+            eprintln!("usage: cargo xtask <ci | wasm-check | bench | catalog [--check] | serve | web-build | e2e | budgets | llm-e2e>");
             return ExitCode::from(2);
         }
     };

@@ -23,7 +23,7 @@ fn dir() -> PathBuf {
     home.join(".local/share/plse/test-venv")
 }
 
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
