@@ -30,6 +30,9 @@ pub struct Shown {
     pub text: String,
     /// Whether this is the chunk the prompt is about.
     pub focus: bool,
+    /// Whether this is the header of a definition around that chunk (a method's class line,
+    /// decorators, docstring and attributes).
+    pub enclosing: bool,
 }
 
 impl Shown {
@@ -44,6 +47,7 @@ impl Shown {
             end_line: chunk.end_line,
             text: chunk.text.clone(),
             focus,
+            enclosing: false,
         }
     }
 
@@ -162,7 +166,7 @@ pub fn qa_context(repo: &Repo, focus: &Chunk, budget_chars: usize) -> QaContext 
             continue;
         }
         used += text.len();
-        blocks.push(Shown { start_line: a.start_line, end_line: end, text, focus: false, ..Shown::of(a, false) });
+        blocks.push(Shown { start_line: a.start_line, end_line: end, text, enclosing: true, ..Shown::of(a, false) });
     }
     let distance =
         |c: &Chunk| if c.end_line < focus.start_line { focus.start_line - c.end_line } else { c.start_line.saturating_sub(focus.end_line) };
@@ -286,6 +290,7 @@ mod tests {
             end_line: start + text.split('\n').count() - 1,
             text: text.into(),
             focus: true,
+            enclosing: false,
         }
     }
 

@@ -4,9 +4,9 @@
 //! trace in its own field.
 //!
 //! A row teaches the assistant turn given the user turn, so:
-//! - **The user turn holds the code the answer relies on**: for a question, the shown blocks
-//!   its citations fall in (and the chunk in question), fenced with their language, then the
-//!   question; for a design, the file tree and the representative code the model saw, then the
+//! - **The user turn holds the code the answer relies on**: for a question, the chunk in
+//!   question, the headers of the definitions around it and the shown blocks its citations
+//!   fall in, fenced with their language, then the question; for a design, the file tree and the representative code the model saw, then the
 //!   requirement. It never refers to code it does not contain.
 //! - **The assistant turn is the answer**, with the validator's `quote` markers removed from
 //!   its fences; the thinking trace is in `thinking`, and also inlined as a leading
@@ -310,10 +310,10 @@ pub fn design_row(
     }
 }
 
-/// The shown blocks a question's user turn repeats: the chunk in question and every block a
-/// citation falls in, in file order.
+/// The shown blocks a question's user turn repeats: the chunk in question, the headers of
+/// the definitions around it, and every block a citation falls in, in file order.
 pub fn shown_for<'c>(ctx: &'c QaContext, citations: &[Citation]) -> Vec<&'c Shown> {
-    ctx.blocks.iter().filter(|b| b.focus || citations.iter().any(|c| b.covers(&c.path, c.start_line, c.end_line))).collect()
+    ctx.blocks.iter().filter(|b| b.focus || b.enclosing || citations.iter().any(|c| b.covers(&c.path, c.start_line, c.end_line))).collect()
 }
 
 fn block_text(b: &Shown) -> String {

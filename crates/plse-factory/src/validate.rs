@@ -169,6 +169,21 @@ pub enum Reject {
         /// The path given.
         path: String,
     },
+    /// The same normalised text as an accepted row of the scene (judged by the caller, with
+    /// the shared dedup index).
+    #[error("same normalised text as {of}")]
+    Duplicate {
+        /// The earlier row's id.
+        of: String,
+    },
+    /// A near-duplicate of an accepted row of the scene.
+    #[error("near-duplicate of {of} (Jaccard ≈ {similarity:.2})")]
+    NearDuplicate {
+        /// The earlier row's id.
+        of: String,
+        /// The estimated similarity.
+        similarity: f64,
+    },
 }
 
 impl Reject {
@@ -183,6 +198,8 @@ impl Reject {
             Reject::QuoteNotFound { .. } => Stage::Quote,
             Reject::CodeSyntax { .. } => Stage::Code,
             Reject::NoAffectedFiles | Reject::MissingFile { .. } | Reject::NewFileExists { .. } => Stage::AffectedFiles,
+            Reject::Duplicate { .. } => Stage::DedupExact,
+            Reject::NearDuplicate { .. } => Stage::DedupNear,
         }
     }
 }
