@@ -468,7 +468,11 @@ fn faults_are_rejected_with_their_reason_and_rows_cite_real_lines() {
 
     let raw = lines(&out.path().join("raw.jsonl"));
     assert_eq!(raw.len(), QA_TARGETS, "every exchange");
-    assert!(raw.iter().all(|x| x["request"]["model"] == "stub-model" && x["response"]["choices"].is_array()));
+    for x in &raw {
+        assert_eq!(x["request"]["model"], "stub-model");
+        let body: Value = serde_json::from_str(x["response"].as_str().unwrap()).unwrap();
+        assert!(body["choices"].is_array(), "the body as received: {x}");
+    }
     assert_eq!(raw.iter().filter(|x| x["finish_reason"] == "length").count(), 1);
     assert!(!out.path().join("release").exists(), "a short run builds no release");
     assert_no_secret(out.path(), &key.1);
@@ -684,7 +688,13 @@ fn rows_combine_with_a_pattern_run() {
     assert!(card.contains("**write**") && card.contains("**qa**"), "the card describes both kinds of rows");
     // A factory run is not something to combine with.
     let again = tempfile::tempdir().unwrap();
-    let o = factory(&["qa", "--count", "3", "--questions", "1", "--combine-with", out.path().to_str().unwrap()], repo.path(), again.path(), &server, None);
+    let o = factory(
+        &["qa", "--count", "3", "--questions", "1", "--combine-with", out.path().to_str().unwrap()],
+        repo.path(),
+        again.path(),
+        &server,
+        None,
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("that is a factory run"), "{}", text(&o));
 }

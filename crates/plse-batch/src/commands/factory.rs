@@ -804,7 +804,7 @@ fn accept(
                     rejected.push(json!({ "item": cand.item, "stage": stage.as_str(), "reason": reason }));
                     let record = json!({
                         "scene": scene.as_str(), "exchange": p.index, "item": cand.item, "stage": stage.as_str(), "reason": reason,
-                        "focus": p.focus, "label": cand.label, "seed": args.seed, "sample_seed": p.sample_seed, "key": p.request.cache_key(p.sample_seed),
+                        "focus": p.focus, "label": cand.label, "seed": args.seed, "sample_seed": p.sample_seed, "cache_key": p.request.cache_key(p.sample_seed),
                     });
                     batch.rejects.push(FactoryRejected {
                         scene: scene.as_str().to_owned(),
@@ -861,21 +861,17 @@ fn build_row(setup: &Setup, p: &Planned, passed: Passed, item: usize, meta: &Row
     }
 }
 
-/// A `raw.jsonl` line: the canonical request, the response body as received (never the key:
-/// neither holds it), and what became of it. No timings, no cache provenance: a rerun writes
+/// A `raw.jsonl` line: the canonical request (as JSON), the response body exactly as received
+/// (a string; never the key: neither holds it), and what became of it. No timings, no cache provenance: a rerun writes
 /// the same line.
 fn exchange_record(p: &Planned, answer: &Answer, accepted: Vec<String>, rejected: Vec<Value>, unused: usize) -> String {
     let request: Value = serde_json::from_str(&p.request.canonical_json()).unwrap_or(Value::Null);
     let (response, finish, error) = match answer {
-        Answer::Done(c) => (
-            serde_json::from_str::<Value>(&c.raw).unwrap_or_else(|_| Value::String(c.raw.clone())),
-            Some(finish_reason(&c.response.finish_reason)),
-            None,
-        ),
+        Answer::Done(c) => (Value::String(c.raw.clone()), Some(finish_reason(&c.response.finish_reason)), None),
         Answer::Refused(e) => (Value::Null, None, Some(e.clone())),
     };
     json!({
-        "scene": p.scene.as_str(), "exchange": p.index, "focus": p.focus, "sample_seed": p.sample_seed, "key": p.request.cache_key(p.sample_seed),
+        "scene": p.scene.as_str(), "exchange": p.index, "focus": p.focus, "sample_seed": p.sample_seed, "cache_key": p.request.cache_key(p.sample_seed),
         "request": request, "response": response, "finish_reason": finish, "error": error,
         "verdict": { "accepted": accepted, "rejected": rejected, "unused": unused },
     })
