@@ -534,6 +534,14 @@ fn a_complete_run_reruns_and_replays_from_its_cache() {
     assert_eq!(released.len(), 8, "every row is in the release's sft config");
     assert!(released.iter().all(|r| r["thinking"].as_str().is_some_and(|t| !t.is_empty())), "the thinking column");
 
+    // Every answer is in the run's store, keyed by its request.
+    let db = rusqlite::Connection::open(out.path().join("plse-run.sqlite")).unwrap();
+    let cached: i64 = db.query_row("SELECT COUNT(*) FROM llm_cache", [], |r| r.get(0)).unwrap();
+    assert_eq!(cached as usize, sent, "one cache entry per request sent");
+    let exchanges: i64 = db.query_row("SELECT COUNT(*) FROM exchanges", [], |r| r.get(0)).unwrap();
+    assert_eq!(exchanges as usize, lines(&out.path().join("raw.jsonl")).len());
+    drop(db);
+
     // The same command again: nothing is sent, every output is the same.
     let before = outputs(out.path());
     let again = factory(&args, repo.path(), out.path(), &server, Some(&key));

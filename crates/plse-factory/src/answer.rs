@@ -114,15 +114,24 @@ impl Citation {
         let line = |keys: &[&str]| keys.iter().find_map(|k| obj.get(*k)).and_then(as_line);
         let start = line(&["start_line", "start", "line"]).ok_or_else(|| format!("citation {v} has no `start_line`"))?;
         let end = line(&["end_line", "end", "line"]).unwrap_or(start);
-        Ok(Citation { path: path.trim().to_owned(), start_line: start, end_line: end })
+        Ok(Citation { path: clean_path(path), start_line: start, end_line: end })
     }
 
     /// `path:start-end` or `path:line`.
     pub fn parse(s: &str) -> Option<Self> {
         let (path, lines) = s.trim().rsplit_once(':')?;
         let (a, b) = lines.split_once('-').unwrap_or((lines, lines));
-        Some(Citation { path: path.to_owned(), start_line: a.trim().parse().ok()?, end_line: b.trim().parse().ok()? })
+        Some(Citation { path: clean_path(path), start_line: a.trim().parse().ok()?, end_line: b.trim().parse().ok()? })
     }
+}
+
+/// A path as the repository spells it: trimmed, `/` separators, no leading `./` or backticks.
+fn clean_path(path: &str) -> String {
+    let mut p = path.trim().trim_matches('`').replace('\\', "/");
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest.to_owned();
+    }
+    p
 }
 
 fn as_line(v: &Value) -> Option<usize> {
@@ -301,14 +310,14 @@ pub fn parse_design(content: &str) -> Result<Proposal, ParseError> {
 
 fn affected_file(v: &Value) -> Result<AffectedFile, String> {
     if let Some(path) = v.as_str() {
-        return Ok(AffectedFile { path: path.trim().to_owned(), change: Change::Modify, why: None });
+        return Ok(AffectedFile { path: clean_path(path), change: Change::Modify, why: None });
     }
     let obj = v.as_object().ok_or_else(|| format!("an affected file is {}, not an object", kind(v)))?;
     let path = str_field(obj, &["path", "file"]).ok_or_else(|| format!("affected file {v} has no `path`"))?;
     let change_text = str_field(obj, &["change", "action", "kind"]).unwrap_or("");
     let change = Change::parse(change_text)
         .ok_or_else(|| format!("affected file `{path}`: unknown change `{change_text}` (modify, add or delete)"))?;
-    Ok(AffectedFile { path: path.trim().to_owned(), change, why: optional_text(obj, &["why", "reason", "description"]) })
+    Ok(AffectedFile { path: clean_path(path), change, why: optional_text(obj, &["why", "reason", "description"]) })
 }
 
 /// A fenced code block of a Markdown text.
@@ -459,7 +468,7 @@ mod tests {
     #[test]
     fn qa_items_parse_one_by_one() {
         let text = r#"{"questions": [
-            {"question": "Why?", "thinking": "Look.", "answer": "Because.", "citations": [{"path": "a.py", "start_line": 1, "end_line": 3}, "b.py:4-5", {"file": "c.py", "line": 7}]},
+            {"question": "Why?", "thinking": "Look.", "answer": "Because.", "citations": [{"path": "./a.py", "start_line": 1, "end_line": 3}, "b.py:4-5", {"file": "`c.py`", "line": 7}]},
             {"question": "What?", "answer": "This.", "citations": [{"start_line": 1}]},
             "not an item"
         ]}"#;
