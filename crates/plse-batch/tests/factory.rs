@@ -719,3 +719,28 @@ fn a_dry_run_over_this_repository() {
     assert_eq!(summary["requests"].as_u64().unwrap() as usize, lines(&out.path().join("requests.jsonl")).len());
     assert_eq!(summary["requests"], 3 + 3, "ceil(9 / 3) question exchanges and 3 design exchanges");
 }
+
+/// A factory release loads in Hugging Face `datasets`, the thinking trace in its own column.
+#[test]
+#[ignore = "needs the Python test environment with `datasets` and pyarrow (`cargo xtask ci` installs it and runs this)"]
+fn a_factory_release_loads_in_datasets() {
+    let repo = make_repo();
+    let out = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let o = factory(&["all", "--count", "6", "--design-count", "2", "--questions", "1"], repo.path(), out.path(), &server, None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let script = r#"
+import json, sys
+from datasets import load_dataset
+ds = load_dataset(sys.argv[1], "sft", split="train")
+print(json.dumps({"rows": len(ds), "thinking": str(ds.features["thinking"]), "traces": sum(1 for t in ds["thinking"] if t),
+                  "tasks": sorted(set(ds["task"])), "roles": sorted({m["role"] for ms in ds["messages"] for m in ms})}))
+"#;
+    let printed = common::run_python(script, &[out.path().join("release").as_os_str()]);
+    let got: Value = serde_json::from_str(printed.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(got["rows"], 6);
+    assert_eq!(got["thinking"], "Value('string')");
+    assert_eq!(got["traces"], 6);
+    assert_eq!(got["tasks"], json!(["design", "qa"]));
+    assert_eq!(got["roles"], json!(["assistant", "user"]));
+}
