@@ -123,8 +123,8 @@ struct Seen {
 struct ServerState {
     seen: Mutex<Vec<Seen>>,
     count: AtomicUsize,
-    /// Answer 503 to requests about this chunk name while set.
-    fail: Mutex<Option<String>>,
+    /// Answer requests about this chunk name with this status while set.
+    fail: Mutex<Option<(String, u16)>>,
     stop: AtomicBool,
 }
 
@@ -160,8 +160,8 @@ impl Server {
         self.state.seen.lock().unwrap().clone()
     }
 
-    fn fail_on(&self, name: Option<&str>) {
-        *self.state.fail.lock().unwrap() = name.map(str::to_owned);
+    fn fail_on(&self, name: Option<(&str, u16)>) {
+        *self.state.fail.lock().unwrap() = name.map(|(n, status)| (n.to_owned(), status));
     }
 }
 
@@ -206,13 +206,13 @@ fn serve(stream: TcpStream, state: &ServerState) {
         let user = body["messages"][1]["content"].as_str().unwrap_or("").to_owned();
         let fail = state.fail.lock().unwrap().clone();
         let (status, reply) = match fail {
-            Some(name) if user.contains(&format!("`{name}`")) => (503, json!({"error": {"message": "overloaded"}})),
+            Some((name, status)) if user.contains(&format!("`{name}`")) => (status, json!({"error": {"message": "cannot serve this"}})),
             _ => (200, answer(&user)),
         };
         let text = reply.to_string();
         let head = format!(
             "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            if status == 200 { "OK" } else { "Service Unavailable" },
+            if status == 200 { "OK" } else { "Error" },
             text.len()
         );
         if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(text.as_bytes())).is_err() {
@@ -595,7 +595,7 @@ fn a_failed_run_resumes_without_asking_again() {
     let uninterrupted = server.requests();
 
     let out = tempfile::tempdir().unwrap();
-    server.fail_on(Some("Cart.total"));
+    server.fail_on(Some(("Cart.total", 503)));
     let o = factory(&args, repo.path(), out.path(), &server, None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"), "{}", text(&o));
@@ -743,4 +743,24 @@ print(json.dumps({"rows": len(ds), "thinking": str(ds.features["thinking"]), "tr
     assert_eq!(got["traces"], 6);
     assert_eq!(got["tasks"], json!(["design", "qa"]));
     assert_eq!(got["roles"], json!(["assistant", "user"]));
+}
+
+/// A request the server refuses (400: too long, say) rejects that exchange only; the run goes on.
+#[test]
+fn a_refused_request_rejects_its_exchange_only() {
+    let repo = make_repo();
+    let out = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    server.fail_on(Some(("Cart.total", 400)));
+    // 11 chunks: 5 answered wrongly, 1 refused, 5 good; asking for 6 consumes every exchange
+    // whatever the schedule's order, and ends short.
+    let o = factory(&["qa", "--count", "6", "--questions", "1", "--no-release"], repo.path(), out.path(), &server, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(lines(&out.path().join("training_dataset.jsonl")).len(), 5, "the run went on past the refusal");
+    let rejects = lines(&out.path().join("rejects.jsonl"));
+    let refused: Vec<&Value> = rejects.iter().filter(|r| r["stage"] == "request").collect();
+    assert_eq!(refused.len(), 1, "{rejects:#?}");
+    assert!(refused[0]["reason"].as_str().unwrap().contains("HTTP 400"), "{}", refused[0]);
+    let raw = lines(&out.path().join("raw.jsonl"));
+    assert!(raw.iter().any(|x| x["response"].is_null() && x["error"].as_str().is_some_and(|e| e.contains("400"))));
 }
