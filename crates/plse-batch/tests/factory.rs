@@ -281,9 +281,23 @@ fn answer(user: &str) -> Value {
         }
         "round_price" => completion(&item(String::new(), cite).to_string(), None, "stop"),
         "Inventory.release" => completion("{\"questions\": [{\"question\": \"What does release do?\", \"answer\": \"It", None, "length"),
-        // A reasoning model: the trace comes in its own channel, the JSON in a fence.
-        "Cart.add" => completion(&format!("```json\n{}\n```", item(good, cite)), Some("The channel's reasoning about Cart.add."), "stop"),
-        _ => completion(&item(good, cite).to_string(), None, "stop"),
+        _ => {
+            // As many questions as asked for, each its own.
+            let asked: usize = between(user, "\nWrite ", " question").and_then(|n| n.parse().ok()).unwrap_or(1);
+            let mut all = item(good, cite);
+            let items = all["questions"].as_array_mut().unwrap();
+            for k in 1..asked {
+                let mut more = items[0].clone();
+                more["question"] = json!(format!("What happens when `{name}` is called twice? ({k})"));
+                more["answer"] = json!(format!("Calling `{name}` again repeats its effect, case {k}."));
+                items.push(more);
+            }
+            match name.as_str() {
+                // A reasoning model: the trace comes in its own channel, the JSON in a fence.
+                "Cart.add" => completion(&format!("```json\n{all}\n```"), Some("The channel's reasoning about Cart.add."), "stop"),
+                _ => completion(&all.to_string(), None, "stop"),
+            }
+        }
     }
 }
 
@@ -763,4 +777,24 @@ fn a_refused_request_rejects_its_exchange_only() {
     assert!(refused[0]["reason"].as_str().unwrap().contains("HTTP 400"), "{}", refused[0]);
     let raw = lines(&out.path().join("raw.jsonl"));
     assert!(raw.iter().any(|x| x["response"].is_null() && x["error"].as_str().is_some_and(|e| e.contains("400"))));
+}
+
+/// With several questions per chunk, the count is still exact: the items after it are left
+/// unused (and recorded as such), not rejected.
+#[test]
+fn several_questions_per_chunk_stop_at_the_count() {
+    let repo = make_repo();
+    let out = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let o = factory(&["qa", "--count", "3", "--questions", "2", "--no-release"], repo.path(), out.path(), &server, None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows = lines(&out.path().join("training_dataset.jsonl"));
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["parameters"]["thinking_source"] == "field"), "several items: each its own thinking field");
+    let raw = lines(&out.path().join("raw.jsonl"));
+    let unused: u64 = raw.iter().map(|x| x["verdict"]["unused"].as_u64().unwrap()).sum();
+    assert_eq!(unused, 1, "the last exchange's second question is not needed");
+    assert_eq!(raw.last().unwrap()["verdict"]["unused"], 1);
+    let accepted: usize = raw.iter().map(|x| x["verdict"]["accepted"].as_array().unwrap().len()).sum();
+    assert_eq!(accepted, 3);
 }
