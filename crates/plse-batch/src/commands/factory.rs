@@ -780,7 +780,7 @@ fn accept(
                 Ok(row) => {
                     cursor.accepted += 1;
                     cursor.streak = 0;
-                    stage_counts(&mut batch, scene, None);
+                    stage_counts(&mut batch, scene, &row.pattern_id, None);
                     accepted_ids.push(row.id.clone());
                     batch.rows.push(FactoryAccepted {
                         id: row.id.clone(),
@@ -799,7 +799,7 @@ fn accept(
                     }
                     cursor.streak += 1;
                     state.rejected += 1;
-                    stage_counts(&mut batch, scene, Some(stage));
+                    stage_counts(&mut batch, scene, source(p), Some(stage));
                     let reason = reject.to_string();
                     rejected.push(json!({ "item": cand.item, "stage": stage.as_str(), "reason": reason }));
                     let record = json!({
@@ -833,19 +833,28 @@ fn duplicate(d: Duplicate) -> Reject {
     }
 }
 
-/// The stages of a candidate that passed (`None`) or failed at `failed`: every stage before
-/// it passed.
-fn stage_counts(batch: &mut FactoryBatch, scene: Scene, failed: Option<Stage>) {
+/// The stages of a candidate of `scene` about `source` (a file) that passed (`None`) or failed
+/// at `failed`: every stage before it passed. Kept per source file, the rows' `pattern_id`, so
+/// a release's per-file figures hold them.
+fn stage_counts(batch: &mut FactoryBatch, scene: Scene, source: &str, failed: Option<Stage>) {
     let failed_name = failed.map(|s| match s {
         Stage::DedupExact | Stage::DedupNear => "dedup",
         other => other.as_str(),
     });
     for stage in pipeline(scene) {
         let ok = Some(stage) != failed_name;
-        batch.stages.push((scene.as_str().to_owned(), stage.to_owned(), ok));
+        batch.stages.push((source.to_owned(), stage.to_owned(), ok));
         if !ok {
             break;
         }
+    }
+}
+
+/// The file an exchange is about.
+fn source(p: &Planned) -> &str {
+    match &p.ctx {
+        Ctx::Qa(ctx) => &ctx.focus.path,
+        Ctx::Design(ctx) => &ctx.focus,
     }
 }
 
@@ -944,28 +953,43 @@ fn finish(
 }
 
 fn print_summary(setup: &Setup, store: &Store, state: &State, elapsed: Duration) -> Result<()> {
-    let stages = store.stage_counts()?;
+    let rejects = store.reject_counts()?;
     let mut rows = Vec::new();
     for &(scene, count) in &setup.scenes {
         let c = &state.cursors[&scene];
         let mut row =
             vec![scene.as_str().to_owned(), format!("{}/{count}", c.accepted), c.attempts.to_string(), setup.targets(scene).to_string()];
-        for stage in pipeline(scene).iter().skip(1) {
-            let (p, f) = stages
+        for stage in pipeline(scene) {
+            let n: u64 = rejects
                 .iter()
-                .filter(|s| s.pattern_id == scene.as_str() && s.stage == *stage)
-                .fold((0, 0), |a, s| (a.0 + s.passed, a.1 + s.failed));
-            row.push(if p + f == 0 { "—".to_owned() } else { format!("{f}") });
+                .filter(|(s, st, _)| s == scene.as_str() && (st == stage || (stage == "dedup" && st.starts_with("dedup-"))))
+                .map(|(_, _, n)| n)
+                .sum();
+            row.push(n.to_string());
         }
         rows.push(row);
     }
     println!(
         "\n{}",
         crate::report::table(
-            &["SCENE", "ROWS", "EXCHANGES", "TARGETS", "TRUNCATED", "PARSE", "EMPTY", "CITATION/FILES", "QUOTE", "CODE", "DEDUP"],
+            &[
+                "SCENE",
+                "ROWS",
+                "EXCHANGES",
+                "TARGETS",
+                "REQUEST",
+                "TRUNCATED",
+                "PARSE",
+                "EMPTY",
+                "CITATION/FILES",
+                "QUOTE",
+                "CODE",
+                "DEDUP"
+            ],
             &rows
         )
     );
+    println!("(the stage columns count rejected candidates)");
     let reasons = store.top_reasons(5)?;
     if !reasons.is_empty() {
         println!("top rejection reasons:");

@@ -118,6 +118,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Rejected candidates per (pattern id — a factory's scene —, stage), sorted.
+    pub fn reject_counts(&self) -> Result<Vec<(String, String, u64)>> {
+        let mut stmt =
+            self.conn.prepare("SELECT pattern_id, stage, COUNT(*) FROM rejects GROUP BY pattern_id, stage ORDER BY pattern_id, stage")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Streams the recorded exchanges as JSON lines into `w`, in order; returns how many.
     pub fn export_exchanges(&self, w: &mut dyn std::io::Write) -> Result<u64> {
         let mut stmt = self.conn.prepare("SELECT record FROM exchanges ORDER BY seq")?;
