@@ -193,7 +193,7 @@ pub fn qa_context(repo: &Repo, focus: &Chunk, budget_chars: usize) -> QaContext 
 pub struct DesignContext {
     /// The repository.
     pub repo: RepoSummary,
-    /// The file tree with each file's top-level definitions ([`tree`]).
+    /// The file tree with each file's top-level definitions ([`tree_within`] the budget).
     pub tree: String,
     /// The file the requirement should touch.
     pub focus: String,
@@ -212,7 +212,14 @@ pub const MAX_SAMPLES: usize = 8;
 /// The files of `repo`, one a line with their line count and top-level definitions, at most
 /// `max_lines` lines (then how many more there are).
 pub fn tree(repo: &Repo, max_lines: usize) -> String {
-    let mut lines = Vec::new();
+    tree_within(repo, max_lines, usize::MAX)
+}
+
+/// [`tree`] within `max_chars` characters too (the line saying how many files are left out
+/// aside).
+pub fn tree_within(repo: &Repo, max_lines: usize, max_chars: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut used = 0;
     for f in repo.files.iter().take(max_lines) {
         let names: Vec<&str> = f.chunks.iter().filter(|c| is_top_level_definition(c)).map(|c| c.name.as_str()).collect();
         let mut line = format!("{} ({} lines)", f.path, f.line_count);
@@ -224,10 +231,14 @@ pub fn tree(repo: &Repo, max_lines: usize) -> String {
                 line.push_str(&format!(", … ({} more)", names.len() - TREE_MAX_NAMES));
             }
         }
+        if used + line.len() + 1 > max_chars {
+            break;
+        }
+        used += line.len() + 1;
         lines.push(line);
     }
-    if repo.files.len() > max_lines {
-        lines.push(format!("… and {} more files", repo.files.len() - max_lines));
+    if repo.files.len() > lines.len() {
+        lines.push(format!("… and {} more files", repo.files.len() - lines.len()));
     }
     lines.join("\n")
 }
@@ -239,10 +250,13 @@ fn is_top_level_definition(c: &Chunk) -> bool {
         && !c.name.contains(" (part")
 }
 
-/// The context of design `exchange` about `focus` (a file path): the tree, the focus file's
-/// top-level chunks (code between definitions too) in order, then top-level definitions of other files ranked by
-/// (seed, exchange), while the samples stay within `budget_chars` and [`MAX_SAMPLES`].
+/// The context of design `exchange` about `focus` (a file path), within `budget_chars`: the
+/// tree (at most half the budget), then the focus file's top-level chunks (code between
+/// definitions too) in order, then top-level definitions of other files ranked by (seed,
+/// exchange), while the samples stay within the rest of the budget and [`MAX_SAMPLES`].
 pub fn design_context(repo: &Repo, focus: &str, seed: u64, exchange: u64, budget_chars: usize) -> DesignContext {
+    let tree = tree_within(repo, TREE_MAX_LINES, budget_chars / 2);
+    let budget_chars = budget_chars.saturating_sub(tree.len());
     let mut samples: Vec<Shown> = Vec::new();
     let mut used = 0;
     let mut take = |c: &Chunk, samples: &mut Vec<Shown>| {
@@ -273,7 +287,7 @@ pub fn design_context(repo: &Repo, focus: &str, seed: u64, exchange: u64, budget
         take(c, &mut samples);
     }
     samples.sort_by(|a, b| (a.path.as_str(), a.start_line).cmp(&(b.path.as_str(), b.start_line)));
-    DesignContext { repo: RepoSummary::of(repo), tree: tree(repo, TREE_MAX_LINES), focus: focus.to_owned(), samples }
+    DesignContext { repo: RepoSummary::of(repo), tree, focus: focus.to_owned(), samples }
 }
 
 #[cfg(test)]

@@ -42,9 +42,11 @@ fn the_question_prompt_of_a_fixed_chunk() {
 #[test]
 fn the_design_prompt_of_a_fixed_focus() {
     let repo = scanned();
-    let ctx = context::design_context(&repo, "pkg/report.py", 7, 0, 1500);
+    let ctx = context::design_context(&repo, "pkg/report.py", 7, 0, 2000);
     assert!(ctx.samples.iter().any(|s| s.path == "pkg/report.py"));
     assert!(ctx.tree.contains("pkg/shapes.py (75 lines): registry, Shape, Circle, Square"), "{}", ctx.tree);
+    let short = context::tree_within(&repo, 200, 60);
+    assert!(short.len() < 100 && short.ends_with("more files"), "{short}");
     let prompt = Templates::builtin().render_design(&ctx).unwrap();
     insta::assert_snapshot!("design_prompt_report", format!("--- system\n{}\n--- user\n{}", prompt.system, prompt.user));
 }
