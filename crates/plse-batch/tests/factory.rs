@@ -682,6 +682,20 @@ fn a_broken_template_is_located() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `questions`?"), "{}", text(&o));
 }
 
+/// A key variable that is not set is named, before anything is started.
+#[test]
+fn a_missing_key_variable_is_named() {
+    let repo = make_repo();
+    let out = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let mut c = common::plse(&["factory", "qa", "--count", "2", "--model", "m", "--api-key-env", "PLSE_FACTORY_TEST_NO_SUCH_KEY"]);
+    let o = c.arg("--repo").arg(repo.path()).arg("--out").arg(out.path()).args(["--base-url", &server.url]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`PLSE_FACTORY_TEST_NO_SUCH_KEY` is not set"), "{}", text(&o));
+    assert!(!out.path().join("plse-run.sqlite").exists(), "no store was started");
+    assert_eq!(server.requests(), 0);
+}
+
 /// `--combine-with` a `generate` run: its rows, then the factory's, in combined.jsonl and in
 /// one release.
 #[test]

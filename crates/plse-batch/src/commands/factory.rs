@@ -489,6 +489,10 @@ fn run_exchanges(args: &FactoryArgs, setup: &Setup) -> Result<i32> {
         Some(dir) => Some(check_combine(dir)?),
         None => None,
     };
+    // A missing key is a configuration error: say so before a store is started.
+    if let (ProviderKind::Openai, Some(var)) = (args.provider.provider, &args.provider.api_key_env) {
+        plse_llm::Secret::from_env(var)?;
+    }
     let store = Arc::new(Mutex::new(open_store(args, setup)?));
     let lock = || store.lock().unwrap_or_else(PoisonError::into_inner);
     let mut state = resume(args, setup, &lock())?;
