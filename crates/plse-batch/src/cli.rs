@@ -37,6 +37,10 @@ pub enum Command {
     Shards(ShardsArgs),
     /// Merge the complete shards of a sharded run into exactly N rows and the release.
     Merge(MergeArgs),
+    /// Codebase data factory: questions answered from a local repository's code, with
+    /// citations (qa), and design proposals for it (design), asked of an LLM and validated
+    /// against the repository, into exactly N rows and a release.
+    Factory(FactoryArgs),
     /// Internal: the sandbox launcher (started by plse-batch itself).
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker(crate::validation::sandbox::launch::LaunchArgs),
@@ -89,6 +93,151 @@ pub struct GenerateArgs {
     /// Continuous generation.
     #[command(flatten)]
     pub continuous: ContinuousArgs,
+}
+
+/// `factory`.
+#[derive(Debug, Args, Clone)]
+pub struct FactoryArgs {
+    /// What to produce: questions about the code answered with citations (`qa`), design
+    /// proposals (`design`), or both (`all`).
+    #[arg(value_enum)]
+    pub scene: FactoryScene,
+    /// The repository to read (its .gitignore is honoured; vendored, generated and binary
+    /// files are skipped).
+    #[arg(long, value_name = "PATH")]
+    pub repo: PathBuf,
+    /// Output directory: rows, rejects, the raw exchanges, the run's store (with the response
+    /// cache) and the release.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Accepted rows to produce (with `all`: in all, the design rows included).
+    #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+    /// With `all`: how many of --count are design rows (default: a quarter, at least one).
+    #[arg(long, value_name = "N")]
+    pub design_count: Option<u64>,
+    /// Seed of the run: which chunks are asked about, in which order, and each request's
+    /// sampling seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Questions asked per chunk (qa).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub questions: u64,
+    /// Most characters of code a prompt shows (the chunk in question is always shown whole).
+    #[arg(long, value_name = "CHARS", default_value_t = 6000)]
+    pub context_chars: usize,
+    /// Shortest chunk a question is asked about, in lines.
+    #[arg(long, value_name = "LINES", default_value_t = 3)]
+    pub min_lines: usize,
+    /// Where a row's thinking trace goes: its own field (`field`), or that field and also
+    /// `<think>…</think>` before the answer in the assistant turn (`inline`).
+    #[arg(long, value_enum, default_value = "field")]
+    pub think: ThinkMode,
+    /// A `generate` run directory whose rows are combined with the factory's: OUT/combined.jsonl
+    /// and the release hold both.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub combine_with: Option<PathBuf>,
+    /// A directory with `qa.jinja` and/or `design.jinja` replacing the shipped prompt templates
+    /// (each defines the blocks `system` and `user`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Send nothing: write the requests a run would send (OUT/requests.jsonl, with token
+    /// estimates) and a summary (OUT/dry_run.json). The same as --provider dry-run.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Continue the run stored in the output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// Copy the LLM response cache of another factory run first, so that its answers are not
+    /// asked for again (with --provider replay: rerun it elsewhere without a server).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub cache_from: Option<PathBuf>,
+    /// Jaccard similarity at or above which a row is a near-duplicate of an earlier one.
+    #[arg(long, default_value_t = 0.7)]
+    pub dedup_threshold: f64,
+    /// Who answers, and how.
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// The Python environment Python code blocks are compiled in (see `setup`).
+    #[arg(long, value_name = "DIR")]
+    pub venv: Option<PathBuf>,
+    /// Compile Python code blocks outside the sandbox (they are compiled, never run).
+    #[arg(long)]
+    pub unsafe_no_sandbox: bool,
+    /// Do not build the release in OUT/release at the end (the JSONL files are still written).
+    #[arg(long)]
+    pub no_release: bool,
+    /// How the release is built.
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+}
+
+/// `factory`'s scenes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FactoryScene {
+    /// Scene 1: questions about the code, answered with citations and a thinking trace.
+    Qa,
+    /// Scene 2: design proposals for new requirements, from the project's skeleton.
+    Design,
+    /// Both.
+    All,
+}
+
+/// `factory --think`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ThinkMode {
+    /// The trace in the row's `thinking` field only.
+    Field,
+    /// Also `<think>…</think>` before the answer in the assistant turn.
+    Inline,
+}
+
+/// Who answers a factory run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderKind {
+    /// An OpenAI-compatible chat-completions server (hosted APIs, vLLM, llama.cpp, Ollama).
+    Openai,
+    /// The run's response cache only: a request it does not hold is an error.
+    Replay,
+    /// Nobody: write the requests that would be sent (see --dry-run).
+    DryRun,
+}
+
+/// The LLM provider of `factory`.
+#[derive(Debug, Args, Clone)]
+pub struct ProviderArgs {
+    /// Who answers.
+    #[arg(long, value_enum, default_value = "openai")]
+    pub provider: ProviderKind,
+    /// The API root of the server (`/chat/completions` is appended).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080/v1")]
+    pub base_url: String,
+    /// The model name the server knows (required unless --dry-run).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The NAME of the environment variable that holds the API key (`OPENAI_API_KEY`); its
+    /// value is sent only as the Authorization header, never logged, cached or written.
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+    /// Most requests started per minute (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub requests_per_minute: u32,
+    /// Seconds one attempt may take, connection to last byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub timeout: f64,
+    /// Attempts per request: 408, 429, 5xx, timeouts and connection failures are retried
+    /// (honouring Retry-After, else with jittered backoff).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// Sampling temperature.
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f64,
+    /// Most tokens an answer may have (thinking included, on servers that count it).
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: u32,
 }
 
 /// `generate --continuous`: generation without a fixed count, published in rotated parts.

@@ -4,7 +4,7 @@
 use clap::Parser;
 
 use plse_batch::cli::{Cli, Command};
-use plse_batch::commands::{export, generate, lint, list, merge, render, setup, shards};
+use plse_batch::commands::{export, factory, generate, lint, list, merge, render, setup, shards};
 use plse_batch::validation::sandbox::launch;
 
 fn main() {
@@ -19,6 +19,7 @@ fn main() {
         Command::Setup(a) => setup::run(a),
         Command::Shards(a) => shards::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Factory(a) => factory::run(a),
         Command::SandboxWorker(a) => launch::run(a),
     };
     let code = match result {

@@ -1,5 +1,9 @@
-//! PLSE's codebase data factory, repository side: read a local code repository, cut its source
-//! into chunks along its syntax, and index it so that answers grounded in it can be checked.
+//! PLSE's codebase data factory: read a local code repository, cut its source into chunks
+//! along its syntax, and index it ([`repo`]); choose what to ask about ([`schedule`]), show it
+//! to a model ([`context`], [`prompt`]), read the answers ([`answer`]), check them against the
+//! repository ([`validate`]) and shape the training rows ([`row`]). The model itself is asked
+//! elsewhere (`plse-batch factory`, through `plse-llm`): everything here takes text and returns
+//! values.
 //!
 //! ```no_run
 //! use plse_factory::repo::{self, RepoIndex, ScanOptions};
@@ -16,10 +20,10 @@
 //! ```
 //!
 //! **Boundary:** [`repo::scan`] is the only code that touches the file system (it reads files
-//! under the root it is given, never writes, runs no process and reads no clock);
-//! [`repo::chunk_source`] and [`repo::RepoIndex`] work on text in memory. Nothing here talks to
-//! an LLM or knows about prompts: the scenes that ask questions about a repository build on
-//! this crate.
+//! under the root it is given, never writes, runs no process and reads no clock); everything
+//! else works on text in memory. Nothing here talks to a network or runs a process: Python code
+//! blocks are handed back ([`validate::BlockOutcome::Python`]) for the caller to compile in its
+//! sandbox.
 //!
 //! Invariants:
 //! - **Scanning never panics**, whatever the bytes of the files or the options: a file that
@@ -35,5 +39,15 @@
 //!   `sha256` is the hash of that text.
 //! - **Paths are repository-relative with `/` separators**, the same in chunks, skips and
 //!   citations.
+//! - **What a run asks is a function of the repository and the seed**: targets, contexts and
+//!   prompts never depend on timing, concurrency or interruptions ([`schedule`]).
+//! - **A row never refers to code its user turn does not contain**: citations must lie in the
+//!   code the prompt showed, and the user turn repeats the blocks they fall in ([`row`]).
 
+pub mod answer;
+pub mod context;
+pub mod prompt;
 pub mod repo;
+pub mod row;
+pub mod schedule;
+pub mod validate;

@@ -61,8 +61,14 @@ impl Format {
         let head = |c: Vec<Column>| c;
         match self {
             Self::Sft => {
-                let mut c =
-                    head(vec![col("id", Str, &["id"]), col("task", Str, &["task"]), col("messages", Messages(CHAT), &["messages"])]);
+                let mut c = head(vec![
+                    col("id", Str, &["id"]),
+                    col("task", Str, &["task"]),
+                    col("messages", Messages(CHAT), &["messages"]),
+                    // The thinking trace of the assistant turn, where the row has one (the
+                    // codebase factory's rows); null for pattern rows.
+                    col("thinking", OptStr, &["thinking"]),
+                ]);
                 c.extend(metadata());
                 c.push(col("verification", Json, &["verification"]));
                 c

@@ -1,5 +1,7 @@
 //! `plse-batch export` and `plse-batch diff`: a run's store as a dataset release, through
-//! `plse-release`; `generate` ends by calling the same [`release`].
+//! `plse-release`; `generate` and `factory` end by calling the same [`release`]. A factory
+//! run's rows have the keys of a pattern run's, so one release holds either, or both (`factory
+//! --combine-with`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +13,10 @@ use plse_release::{ReleaseError, RunInfo, RunSource};
 use crate::cli::{DiffArgs, ExportArgs, ReleaseArgs};
 use crate::store::{Export, Store};
 
-/// A run's store as the release's source.
+/// A run's store as the release's source; a factory run combined with a `generate` run
+/// (`factory --combine-with`) reads both stores, the factory's first.
 struct StoreSource<'a> {
-    store: &'a Store,
+    stores: Vec<&'a Store>,
     reproduce: String,
 }
 
@@ -23,23 +26,32 @@ fn source_err(e: anyhow::Error) -> ReleaseError {
 
 impl RunSource for StoreSource<'_> {
     fn info(&self) -> Result<RunInfo, ReleaseError> {
-        let config = self.store.config().map_err(source_err)?.ok_or_else(|| ReleaseError::Source("the store holds no run".into()))?;
-        let config: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&config).map_err(|e| ReleaseError::Json(e.to_string()))?;
-        let stages = self.store.stage_counts().map_err(source_err)?;
-        Ok(RunInfo { config, library: self.store.library().map_err(source_err)?, stages, reproduce: self.reproduce.clone() })
+        let mut info = RunInfo { reproduce: self.reproduce.clone(), ..RunInfo::default() };
+        for (i, store) in self.stores.iter().enumerate() {
+            let config = store.config().map_err(source_err)?.ok_or_else(|| ReleaseError::Source("the store holds no run".into()))?;
+            let config: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&config).map_err(|e| ReleaseError::Json(e.to_string()))?;
+            if i == 0 {
+                info.config = config;
+            } else {
+                info.config.insert("combined_run".into(), serde_json::Value::Object(config));
+            }
+            info.stages.extend(store.stage_counts().map_err(source_err)?);
+            info.library.extend(store.library().map_err(source_err)?);
+        }
+        Ok(info)
     }
 
     fn rows(&self, f: &mut dyn FnMut(&str) -> Result<(), ReleaseError>) -> Result<(), ReleaseError> {
-        self.store.for_each(Export::Rows, f)
+        self.stores.iter().try_for_each(|s| s.for_each(Export::Rows, f))
     }
 
     fn preference(&self, f: &mut dyn FnMut(&str) -> Result<(), ReleaseError>) -> Result<(), ReleaseError> {
-        self.store.for_each(Export::Preference, f)
+        self.stores.iter().try_for_each(|s| s.for_each(Export::Preference, f))
     }
 
     fn rejects(&self, f: &mut dyn FnMut(&str) -> Result<(), ReleaseError>) -> Result<(), ReleaseError> {
-        self.store.for_each(Export::Rejects, f)
+        self.stores.iter().try_for_each(|s| s.for_each(Export::Rejects, f))
     }
 }
 
@@ -95,8 +107,16 @@ pub fn benchmarks(specs: &[String], venv: Option<&Path>) -> Result<Vec<Benchmark
 pub fn release(run_dir: &Path, out: &Path, args: &ReleaseArgs, venv: Option<&Path>) -> Result<plse_release::Summary> {
     let store = Store::open_existing(run_dir)?;
     let config: serde_json::Value = serde_json::from_str(&store.config()?.context("the store holds no run")?)?;
-    let patterns = config["patterns_dir"].as_str().unwrap_or("patterns").to_owned();
-    let source = StoreSource { store: &store, reproduce: reproduce_command(&config, &patterns) };
+    // A factory run records its own command, and the `generate` run it is combined with.
+    let combined = match config["combine_with"].as_str() {
+        Some(dir) => Some(Store::open_existing(Path::new(dir)).with_context(|| format!("the run combined with this one, {dir}"))?),
+        None => None,
+    };
+    let reproduce = match config["reproduce"].as_str() {
+        Some(r) if config["kind"] == "factory" => r.to_owned(),
+        _ => reproduce_command(&config, config["patterns_dir"].as_str().unwrap_or("patterns")),
+    };
+    let source = StoreSource { stores: std::iter::once(&store).chain(combined.as_ref()).collect(), reproduce };
     let opts = plse_release::Options {
         out: out.to_path_buf(),
         split: args.split.clone(),
@@ -106,7 +126,10 @@ pub fn release(run_dir: &Path, out: &Path, args: &ReleaseArgs, venv: Option<&Pat
         ngram: args.ngram as usize,
         license: args.license.clone(),
         rows_per_shard: args.rows_per_shard,
-        title: args.title.clone().unwrap_or_else(|| "PLSE code lessons".into()),
+        title: args.title.clone().unwrap_or_else(|| match (config["kind"].as_str(), config["repo"].as_str()) {
+            (Some("factory"), Some(repo)) => format!("PLSE codebase data: {repo}"),
+            _ => "PLSE code lessons".into(),
+        }),
     };
     Ok(plse_release::export(&source, &opts)?)
 }

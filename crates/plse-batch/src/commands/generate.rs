@@ -192,14 +192,14 @@ struct Records {
 static STOP: std::sync::LazyLock<Arc<AtomicBool>> = std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
 /// Whether a stop signal arrived.
-fn stopped() -> bool {
+pub(crate) fn stopped() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
 /// SIGTERM (Slurm's preemption and time limit, Kubernetes' pod deletion) and SIGINT set
 /// [`STOP`] instead of killing the run mid-batch (signal-hook: the handler only stores to the
 /// atomic, which is async-signal-safe).
-fn catch_stop_signals() {
+pub(crate) fn catch_stop_signals() {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         // Registering fails only for signals that cannot be caught; these two can.
         let _ = signal_hook::flag::register(sig, Arc::clone(&STOP));
@@ -895,7 +895,8 @@ fn parse_targets(specs: &[String]) -> Result<BTreeMap<String, u64>> {
 }
 
 /// A progress bar on a terminal, periodic plain lines otherwise (CI logs).
-struct Progress {
+pub(crate) struct Progress {
+    label: &'static str,
     bar: Option<indicatif::ProgressBar>,
     start: Instant,
     last: std::cell::Cell<Instant>,
@@ -905,6 +906,11 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64, done: u64) -> Self {
+        Self::labelled("generate", total, done)
+    }
+
+    /// A progress display whose plain lines start with `label`.
+    pub(crate) fn labelled(label: &'static str, total: u64, done: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let (b, template) = if total >= UNBOUNDED {
                 (indicatif::ProgressBar::new_spinner(), "{spinner} {pos} accepted · {msg} · {per_sec}")
@@ -916,10 +922,10 @@ impl Progress {
             b.reset_eta();
             b
         });
-        Self { bar, start: Instant::now(), last: std::cell::Cell::new(Instant::now()), total, base: done }
+        Self { label, bar, start: Instant::now(), last: std::cell::Cell::new(Instant::now()), total, base: done }
     }
 
-    fn update(&self, accepted: u64, rejected: u64) {
+    pub(crate) fn update(&self, accepted: u64, rejected: u64) {
         match &self.bar {
             Some(b) => {
                 b.set_position(accepted);
@@ -930,17 +936,17 @@ impl Progress {
                 let secs = self.start.elapsed().as_secs_f64().max(1e-3);
                 let rate = (accepted - self.base) as f64 / secs;
                 if self.total >= UNBOUNDED {
-                    eprintln!("generate: {accepted} accepted, {rejected} rejected, {rate:.1} samples/s");
+                    eprintln!("{}: {accepted} accepted, {rejected} rejected, {rate:.1} samples/s", self.label);
                     return;
                 }
                 let eta = if rate > 0.0 { format!("{:.0}s", (self.total - accepted) as f64 / rate) } else { "?".into() };
-                eprintln!("generate: {accepted}/{} accepted, {rejected} rejected, {rate:.1} samples/s, ETA {eta}", self.total);
+                eprintln!("{}: {accepted}/{} accepted, {rejected} rejected, {rate:.1} samples/s, ETA {eta}", self.label, self.total);
             }
             None => {}
         }
     }
 
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         if let Some(b) = &self.bar {
             b.finish();
         }

@@ -3,6 +3,7 @@
 
 pub mod continuous;
 pub mod export;
+pub mod factory;
 pub mod generate;
 pub mod lint;
 pub mod list;

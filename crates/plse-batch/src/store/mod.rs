@@ -6,8 +6,14 @@
 //! (NFS, Lustre) either keep the store on node-local scratch, or set
 //! `PLSE_STORE_LOCKING=exclusive` (`PRAGMA locking_mode=EXCLUSIVE` before WAL: one process
 //! holds the store, and WAL then keeps its index in heap memory instead of a shared file).
+//!
+//! `plse-batch factory` keeps its runs in the same tables (its rows in `samples`, its scenes
+//! as the pattern ids of `cursors`, `rejects` and `stages`, the repository's files in
+//! `library`), plus the LLM response cache (`llm_cache`) and every exchange with the model
+//! (`exchanges`): see [`factory`].
 
 pub mod atomic;
+pub mod factory;
 pub mod parts;
 
 use std::path::Path;
@@ -84,7 +90,9 @@ pub enum Export {
     Preference,
 }
 
-/// Version of the store's tables; a store of another version is refused, not migrated.
+/// Version of the store's tables; a store of another version is refused, not migrated. (The
+/// factory's tables, `llm_cache` and `exchanges`, were added without a new version: they are
+/// created when missing, and stores without them read as before.)
 const SCHEMA_VERSION: i64 = 3;
 
 /// An accepted sample as read back (merging shards).
@@ -161,7 +169,9 @@ impl Store {
              CREATE TABLE IF NOT EXISTS rejects (seq INTEGER PRIMARY KEY, pattern_id TEXT NOT NULL, idx INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS cursors (pattern_id TEXT PRIMARY KEY, next_index INTEGER NOT NULL, attempts INTEGER NOT NULL, accepted INTEGER NOT NULL, failed INTEGER NOT NULL, streak INTEGER NOT NULL, quarantined TEXT);
              CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, ms REAL NOT NULL DEFAULT 0, PRIMARY KEY (pattern_id, stage));
-             CREATE TABLE IF NOT EXISTS library (path TEXT PRIMARY KEY, pattern_id TEXT NOT NULL, version TEXT NOT NULL, category TEXT NOT NULL, sha256 TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS library (path TEXT PRIMARY KEY, pattern_id TEXT NOT NULL, version TEXT NOT NULL, category TEXT NOT NULL, sha256 TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS llm_cache (key TEXT PRIMARY KEY, request TEXT NOT NULL, response TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS exchanges (seq INTEGER PRIMARY KEY, scene TEXT NOT NULL, idx INTEGER NOT NULL, record TEXT NOT NULL);",
         )?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { conn })

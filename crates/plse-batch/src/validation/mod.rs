@@ -4,6 +4,7 @@
 //! parallel (`exec`), one sample's stages at a time (`validate`).
 
 pub mod artifact;
+pub mod compile;
 pub mod exec;
 pub mod lint_py;
 pub mod pyenv;
