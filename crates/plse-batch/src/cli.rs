@@ -238,6 +238,35 @@ pub struct ProviderArgs {
     /// Most tokens an answer may have (thinking included, on servers that count it).
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens: u32,
+    /// Send the answer's JSON Schema so the server constrains decoding to it: `json-schema`
+    /// (OpenAI's structured outputs; llama.cpp and vLLM accept it too), `json-object`
+    /// (`{"type": "json_object", "schema": ...}`: llama.cpp, llama-cpp-python, vLLM), or
+    /// `none` (the prompt alone asks for JSON). A question's citations are then one of the
+    /// blocks its prompt shows.
+    #[arg(long, value_enum, default_value = "none")]
+    pub response_format: ResponseFormatArg,
+}
+
+/// `--response-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResponseFormatArg {
+    /// No `response_format`.
+    None,
+    /// `{"type": "json_object", "schema": ...}`.
+    JsonObject,
+    /// `{"type": "json_schema", "json_schema": {"name", "schema"}}`.
+    JsonSchema,
+}
+
+impl ResponseFormatArg {
+    /// The format it names.
+    pub fn format(self) -> plse_factory::schema::ResponseFormat {
+        match self {
+            Self::None => plse_factory::schema::ResponseFormat::None,
+            Self::JsonObject => plse_factory::schema::ResponseFormat::JsonObject,
+            Self::JsonSchema => plse_factory::schema::ResponseFormat::JsonSchema,
+        }
+    }
 }
 
 /// `generate --continuous`: generation without a fixed count, published in rotated parts.

@@ -271,13 +271,13 @@ fn answer(user: &str) -> Value {
     match name.as_str() {
         "Cart.remove" => completion(&item(good, json!([{"path": path, "start_line": 900, "end_line": 901}])).to_string(), None, "stop"),
         "Inventory.reserve" => completion(
-            &item("It reserves stock.\n\n```python quote\nthis_line_is_not_in_the_repository = compute_everything()\n```".to_owned(), cite)
+            &item("It reserves the requested units of stock for the order until they expire.\n\n```python quote\nthis_line_is_not_in_the_repository = compute_everything()\n```".to_owned(), cite)
                 .to_string(),
             None,
             "stop",
         ),
         "apply_tax" => {
-            completion(&item("Adds tax:\n\n```python\ndef broken(:\n    return amount\n```".to_owned(), cite).to_string(), None, "stop")
+            completion(&item("It adds the tax rate to the amount and returns the total, like this:\n\n```python\ndef broken(:\n    return amount\n```".to_owned(), cite).to_string(), None, "stop")
         }
         "round_price" => completion(&item(String::new(), cite).to_string(), None, "stop"),
         "Inventory.release" => completion("{\"questions\": [{\"question\": \"What does release do?\", \"answer\": \"It", None, "length"),

@@ -39,6 +39,14 @@ pub fn extract_json(content: &str) -> Result<Value, ParseError> {
             candidates.push(&text[a..=b]);
         }
     }
+    // A complete object followed by more text (a small model running on past the end of a
+    // schema-constrained object): the object.
+    if let Some(a) = text.find('{')
+        && let Some(Ok(v)) = serde_json::Deserializer::from_str(&text[a..]).into_iter::<Value>().next()
+        && v.is_object()
+    {
+        return Ok(v);
+    }
     let mut first_error = None;
     for c in candidates {
         for attempt in [std::borrow::Cow::Borrowed(c), std::borrow::Cow::Owned(escape_raw_controls(c))] {
@@ -442,6 +450,12 @@ pub fn without_quote_markers(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_followed_by_more_text_is_the_object() {
+        let v = extract_json("{ \"question\": \"Why?\" } ? #? Question 16 (Q.5): {\"x\": 1}").unwrap();
+        assert_eq!(v, serde_json::json!({ "question": "Why?" }));
+    }
 
     #[test]
     fn json_in_a_fence_with_prose_around() {

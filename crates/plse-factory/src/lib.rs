@@ -50,4 +50,5 @@ pub mod prompt;
 pub mod repo;
 pub mod row;
 pub mod schedule;
+pub mod schema;
 pub mod validate;

@@ -115,6 +115,22 @@ pub enum Reject {
         /// Which field (`answer`, `question`, ...).
         field: &'static str,
     },
+    /// A field with too few words to teach anything (`...`, a lone heading).
+    #[error("the {field} has {words} word(s); at least {min} are needed")]
+    Thin {
+        /// Which field.
+        field: &'static str,
+        /// Its words.
+        words: usize,
+        /// The least it needs.
+        min: usize,
+    },
+    /// A question that is not a question.
+    #[error("the question does not end with a question mark")]
+    NotAQuestion,
+    /// An answer that only repeats the question.
+    #[error("the answer repeats the question")]
+    Echo,
     /// An answer without citations.
     #[error("the answer cites no lines")]
     NoCitation,
@@ -193,7 +209,7 @@ impl Reject {
             Reject::Request { .. } => Stage::Request,
             Reject::Truncated => Stage::Truncated,
             Reject::Unparseable { .. } => Stage::Parse,
-            Reject::Empty { .. } => Stage::Empty,
+            Reject::Empty { .. } | Reject::Thin { .. } | Reject::NotAQuestion | Reject::Echo => Stage::Empty,
             Reject::NoCitation | Reject::BadCitation { .. } | Reject::NotShown { .. } => Stage::Citation,
             Reject::QuoteNotFound { .. } => Stage::Quote,
             Reject::CodeSyntax { .. } => Stage::Code,
@@ -269,6 +285,7 @@ pub fn check_qa(index: &RepoIndex, ctx: &QaContext, item: &QaItem) -> Result<Vec
     if item.answer.trim().is_empty() {
         return Err(Reject::Empty { field: "answer" });
     }
+    substance(item)?;
     if item.citations.is_empty() {
         return Err(Reject::NoCitation);
     }
@@ -279,6 +296,35 @@ pub fn check_qa(index: &RepoIndex, ctx: &QaContext, item: &QaItem) -> Result<Vec
         }
     }
     check_blocks(index, &item.answer)
+}
+
+/// The least words a question, an answer and a thinking trace need to teach anything.
+pub const MIN_WORDS: [(&str, usize); 3] = [("question", 4), ("answer", 8), ("thinking", 4)];
+
+/// Words: runs of characters holding a letter or digit (`...` and `</h2>` are none).
+fn words(text: &str) -> usize {
+    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+}
+
+/// What every kept question row must be: a question (ending in `?`) of some words, an answer
+/// of more that is not the question again, and a thinking trace of some words when there is
+/// one. Rows are training targets: `...` is not an answer.
+fn substance(item: &QaItem) -> Result<(), Reject> {
+    let thinking = item.thinking.as_deref().unwrap_or("");
+    for ((field, min), text) in MIN_WORDS.into_iter().zip([&item.question, &item.answer, &thinking.to_owned()]) {
+        let n = words(text);
+        if n < min && !(field == "thinking" && text.trim().is_empty()) {
+            return Err(Reject::Thin { field, words: n, min });
+        }
+    }
+    if !item.question.trim_end().ends_with('?') {
+        return Err(Reject::NotAQuestion);
+    }
+    let norm = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    if norm(&item.answer) == norm(&item.question) {
+        return Err(Reject::Echo);
+    }
+    Ok(())
 }
 
 /// A citation against the repository.
@@ -420,6 +466,25 @@ pub fn short_quote_note() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn qa(question: &str, thinking: Option<&str>, answer: &str) -> QaItem {
+        QaItem { question: question.into(), thinking: thinking.map(Into::into), answer: answer.into(), citations: Vec::new() }
+    }
+
+    #[test]
+    fn rows_need_substance() {
+        let q = "Why does `total` refuse a negative quantity?";
+        let a = "Because a negative count of units has no price: it raises ValueError before any arithmetic.";
+        assert_eq!(substance(&qa(q, Some("It checks quantity first, then multiplies."), a)), Ok(()));
+        assert_eq!(substance(&qa(q, None, a)), Ok(()), "no trace is allowed; a thin one is not");
+        assert_eq!(substance(&qa(q, Some("..."), a)), Err(Reject::Thin { field: "thinking", words: 0, min: 4 }));
+        assert_eq!(substance(&qa("....the code above", None, a)), Err(Reject::Thin { field: "question", words: 3, min: 4 }));
+        assert_eq!(substance(&qa(q, None, "...</h2> <h2>question2.txt")), Err(Reject::Thin { field: "answer", words: 2, min: 8 }));
+        assert_eq!(substance(&qa("Explain what total does with negative input", None, a)), Err(Reject::NotAQuestion));
+        let long_q = "Why does `total` refuse a negative quantity when every other caller passes zero or more units?";
+        assert_eq!(substance(&qa(long_q, None, &long_q.to_uppercase())), Err(Reject::Echo));
+        assert_eq!(Reject::Thin { field: "answer", words: 2, min: 8 }.stage(), Stage::Empty);
+    }
 
     #[test]
     fn python_sources() {

@@ -165,3 +165,33 @@ fn a_question_row_carries_the_code_it_needs() {
     assert!(!field.messages[1].content.contains("<think>"));
     assert_eq!(field.parameters["thinking_source"], "field");
 }
+
+/// The schema a constrained server decodes to: a question's citations are the blocks shown,
+/// whole; each format wraps it as its servers expect; a schema-shaped answer parses.
+#[test]
+fn the_answer_schema_offers_only_the_blocks_shown() {
+    use plse_factory::schema::{self, ResponseFormat};
+    let repo = scanned();
+    let ctx = area_context(&repo);
+    let s = schema::qa(&ctx, 2);
+    let offered = s["properties"]["questions"]["items"]["properties"]["citations"]["items"]["enum"].as_array().unwrap().clone();
+    assert_eq!(offered.len(), ctx.blocks.len());
+    for (o, b) in offered.iter().zip(&ctx.blocks) {
+        assert_eq!((o["path"].as_str().unwrap(), o["start_line"].as_u64().unwrap() as usize), (b.path.as_str(), b.start_line));
+        assert!(ctx.covering(&b.path, b.start_line, o["end_line"].as_u64().unwrap() as usize).is_some());
+    }
+    assert_eq!(s["properties"]["questions"]["maxItems"], 2);
+    assert!(ResponseFormat::None.wrap("qa", s.clone()).is_none());
+    assert_eq!(ResponseFormat::JsonObject.wrap("qa", s.clone()).unwrap()["schema"], s);
+    assert_eq!(ResponseFormat::JsonSchema.wrap("qa", s.clone()).unwrap()["json_schema"]["schema"], s);
+    let answer = serde_json::json!({ "questions": [{ "question": "What does Circle.area return?", "thinking": "It multiplies.",
+        "answer": "The area of the circle, pi times the radius squared.", "citations": [offered[0].clone()] }] });
+    let items = plse_factory::answer::parse_qa(&answer.to_string(), 2).unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items[0].is_ok());
+    let design = schema::design(&["pkg/shapes.py".to_owned()]);
+    assert_eq!(
+        design["properties"]["affected_files"]["items"]["properties"]["change"]["enum"],
+        serde_json::json!(["modify", "add", "delete"])
+    );
+}

@@ -74,6 +74,9 @@ pub fn run_all() -> Result<(), String> {
             }),
         ),
         ("release report in headless Chromium (file://, no request, figures = stats.json)", Box::new(report_e2e)),
+        // The codebase factory against a real local model (the llm tier: llama.cpp built once
+        // per requirements hash, about 4 minutes on 2 cores; the test itself about 2.5).
+        ("codebase factory against a real local model (llm-e2e)", Box::new(crate::llm::run)),
     ];
     let mut timings = Vec::new();
     for (name, step) in &steps {

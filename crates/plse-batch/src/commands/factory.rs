@@ -307,6 +307,13 @@ fn plan(args: &FactoryArgs, setup: &Setup, scene: Scene, index: u64) -> Result<P
     request.temperature = args.provider.temperature;
     request.max_tokens = args.provider.max_tokens;
     request.seed = Some(sample_seed);
+    request.response_format = match &ctx {
+        Ctx::Qa(c) => args.provider.response_format.format().wrap("codebase_qa", plse_factory::schema::qa(c, args.questions as usize)),
+        Ctx::Design(_) => {
+            let files: Vec<String> = repo.files.iter().map(|f| f.path.clone()).collect();
+            args.provider.response_format.format().wrap("codebase_design", plse_factory::schema::design(&files))
+        }
+    };
     Ok(Planned { scene, index, sample_seed, focus, ctx, request })
 }
 
