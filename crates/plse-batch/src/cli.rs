@@ -93,6 +93,67 @@ pub struct GenerateArgs {
     /// Continuous generation.
     #[command(flatten)]
     pub continuous: ContinuousArgs,
+    /// LLM-assisted variety.
+    #[command(flatten)]
+    pub rephrase: RephraseArgs,
+}
+
+/// `generate --rephrase`: a model says some rows' instructions another way; their verified
+/// code, tests and answers stay the pattern's.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RephraseArgs {
+    /// Share of the rows (0 to 1, chosen from the seed) whose instruction a model rephrases;
+    /// 0 (the default) asks nobody.
+    #[arg(long = "rephrase", value_name = "FRACTION", default_value_t = 0.0, value_parser = parse_fraction)]
+    pub fraction: f64,
+    /// The model that rephrases (required with --rephrase).
+    #[arg(long = "rephrase-model", value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Its server's API root (OpenAI-compatible; `/chat/completions` is appended).
+    #[arg(long = "rephrase-base-url", value_name = "URL", default_value = "http://127.0.0.1:8080/v1")]
+    pub base_url: String,
+    /// The NAME of the environment variable holding its API key (never logged, cached or
+    /// written).
+    #[arg(long = "rephrase-api-key-env", value_name = "NAME")]
+    pub api_key_env: Option<String>,
+    /// `openai` (ask the server, answers cached in the run's store) or `replay` (the cache only).
+    #[arg(long = "rephrase-provider", value_enum, default_value = "openai")]
+    pub provider: ProviderKind,
+    /// Requests in flight at once.
+    #[arg(long = "rephrase-concurrency", value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+}
+
+impl RephraseArgs {
+    /// Whether the run rephrases at all.
+    pub fn enabled(&self) -> bool {
+        self.fraction > 0.0
+    }
+
+    /// The provider flags these stand for (a rephrasing is short: 512 tokens, 120 s).
+    pub fn provider_args(&self) -> ProviderArgs {
+        ProviderArgs {
+            provider: self.provider,
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            api_key_env: self.api_key_env.clone(),
+            concurrency: self.concurrency,
+            requests_per_minute: 0,
+            timeout: 120.0,
+            max_attempts: 5,
+            temperature: 0.7,
+            max_tokens: 512,
+            response_format: ResponseFormatArg::None,
+        }
+    }
+}
+
+/// A fraction in 0..=1.
+pub fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("`{s}` is not a fraction between 0 and 1")),
+    }
 }
 
 /// `factory`.
@@ -193,9 +254,10 @@ pub enum ThinkMode {
 }
 
 /// Who answers a factory run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderKind {
     /// An OpenAI-compatible chat-completions server (hosted APIs, vLLM, llama.cpp, Ollama).
+    #[default]
     Openai,
     /// The run's response cache only: a request it does not hold is an error.
     Replay,
@@ -413,6 +475,9 @@ pub struct MergeArgs {
     /// How the top-up's pattern code is executed.
     #[command(flatten)]
     pub exec: ExecArgs,
+    /// The top-up's rephrasing (as the shards were run).
+    #[command(flatten)]
+    pub rephrase: RephraseArgs,
 }
 
 /// How a release is built (`export`, and the release `generate` writes).

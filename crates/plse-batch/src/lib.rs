@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod commands;
 pub mod discover;
+pub mod llm;
 pub mod report;
 pub mod shards;
 pub mod store;

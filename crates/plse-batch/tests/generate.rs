@@ -199,3 +199,75 @@ fn continuous_runs_rotate_parts_and_a_sigterm_resumes_to_the_same_rows() {
     let o = run(tempfile::tempdir().unwrap().path(), &["--continuous", "--count", "5"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The stub's rephrasing: the instruction with a polite opener, or, for an instruction with a
+/// code span and an even length, the instruction without its code spans (a rephrasing that
+/// drops a fact, which the check must refuse).
+fn rephrase_answer(user: &str) -> serde_json::Value {
+    let instruction = user.split_once("Rewrite this instruction:\n\n").map_or("", |(_, i)| i);
+    let text = if instruction.contains('`') && instruction.len().is_multiple_of(2) {
+        instruction.split('`').step_by(2).collect::<String>()
+    } else {
+        format!("Please help with this task. {instruction}")
+    };
+    common::stub::completion(&text, None, "stop")
+}
+
+/// `--rephrase 0.5`: about half the rows get their instruction said another way by the model
+/// (the server here is a local stub); everything the sandbox verified stays the pattern's,
+/// refused rephrasings leave their row as it was, and each chosen row is asked once, cached.
+#[test]
+fn rephrased_rows_keep_their_verified_answer() {
+    let plain = tempfile::tempdir().unwrap();
+    let o = run(plain.path(), &["--count", "24", "--seed", "5", "--no-release", "--decontaminate", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let baseline: BTreeMap<String, serde_json::Value> =
+        rows(plain.path()).into_iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r)).collect();
+
+    let server = common::stub::Server::start(rephrase_answer);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--count", "24", "--seed", "5", "--no-release", "--decontaminate", "none", "--rephrase", "0.5", "--rephrase-model", "stub"];
+    let o = command(dir.path(), &args).args(["--rephrase-base-url", &server.url]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let got = rows(dir.path());
+    assert_eq!(got.len(), 24);
+    let mut rephrased = 0;
+    for row in &got {
+        let id = row["id"].as_str().unwrap();
+        let base =
+            baseline.get(id).unwrap_or_else(|| panic!("{id} not in the plain run: {:?}\n{stderr}", baseline.keys().collect::<Vec<_>>()));
+        // The training target and what verified it are the pattern's, rephrased or not.
+        for key in ["code", "tests", "output", "explanation", "verification"] {
+            assert_eq!(row[key], base[key], "{key} of {id}");
+        }
+        assert_eq!(row["messages"][1], base["messages"][1]);
+        if row.get("rephrased").is_some() {
+            rephrased += 1;
+            let instruction = row["instruction"].as_str().unwrap();
+            assert!(instruction.starts_with("Please help with this task. "), "{instruction}");
+            assert_eq!(row["rephrased"]["original"], base["instruction"]);
+            assert_eq!(row["rephrased"]["model"], "stub");
+            assert!(row["messages"][0]["content"].as_str().unwrap().starts_with(instruction));
+            assert_eq!(row["input"], base["input"], "a fix keeps its flawed code");
+        } else {
+            assert_eq!(row, base, "a row not rephrased is the pattern's row");
+        }
+    }
+    let asked = server.requests();
+    assert!(rephrased > 0 && rephrased < 24 && asked >= rephrased, "{rephrased} rephrased, {asked} asked\n{stderr}");
+    assert!(stderr.contains(&format!("rephrased {rephrased} instruction(s) with stub")), "{stderr}");
+    let db = rusqlite::Connection::open(dir.path().join("plse-run.sqlite")).unwrap();
+    let cached: i64 = db.query_row("SELECT COUNT(*) FROM llm_cache", [], |r| r.get(0)).unwrap();
+    assert_eq!(cached as usize, asked, "every answer cached, each row asked once");
+
+    // The finished run again: no request, the same rows.
+    let before = std::fs::read(dir.path().join("training_dataset.jsonl")).unwrap();
+    let o = command(dir.path(), &args).args(["--rephrase-base-url", &server.url]).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(server.requests(), asked);
+    assert_eq!(std::fs::read(dir.path().join("training_dataset.jsonl")).unwrap(), before);
+    // A rephrasing run without its model is refused up front.
+    let o = run(tempfile::tempdir().unwrap().path(), &["--count", "2", "--rephrase", "0.5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -29,10 +29,7 @@ use plse_factory::repo::{self, Chunk, RepoIndex, ScanOptions};
 use plse_factory::row::{self, FactoryRow, RowMeta, Think, ThinkingSource};
 use plse_factory::schedule::{self, Eligibility, Scene};
 use plse_factory::validate::{self, BlockCheck, BlockOutcome, Reject, Stage};
-use plse_llm::{
-    Cache, Cached, ChatRequest, Completion, DryRun, FinishReason, Limits, LlmError, MemoryCache, Message, OpenAiCompatible, OpenAiConfig,
-    Provider, Replay, RetryPolicy,
-};
+use plse_llm::{Cache, Cached, ChatRequest, Completion, DryRun, FinishReason, LlmError, MemoryCache, Message, Provider};
 
 use crate::cli::{FactoryArgs, FactoryScene, ProviderKind, ThinkMode};
 use crate::commands::generate::{DATASET, Progress, REJECTS, catch_stop_signals, stopped};
@@ -386,27 +383,9 @@ fn dry_run(args: &FactoryArgs, setup: &Setup) -> Result<i32> {
     Ok(code::OK)
 }
 
-/// The provider of a real run: an OpenAI-compatible server behind the store's cache, or the
-/// cache alone.
+/// The provider of a real run (`crate::llm`).
 fn provider(args: &FactoryArgs, cache: LlmCache) -> Result<Box<dyn Provider>> {
-    let p = &args.provider;
-    Ok(match p.provider {
-        ProviderKind::Replay => Box::new(Replay::new(cache)),
-        ProviderKind::Openai | ProviderKind::DryRun => {
-            let mut limits = Limits::unlimited().max_in_flight(p.concurrency as usize);
-            if p.requests_per_minute > 0 {
-                limits = limits.per_minute(p.requests_per_minute, p.concurrency as u32);
-            }
-            let config = OpenAiConfig {
-                base_url: p.base_url.clone(),
-                api_key_env: p.api_key_env.clone(),
-                timeout: Duration::from_secs_f64(p.timeout.max(0.1)),
-                retry: RetryPolicy { max_attempts: p.max_attempts, jitter_seed: args.seed, ..RetryPolicy::default() },
-                limits,
-            };
-            Box::new(Cached::new(OpenAiCompatible::new(config)?, cache))
-        }
-    })
+    crate::llm::provider(&args.provider, args.seed, cache)
 }
 
 /// What a run knows between batches (rebuilt from the store on resume).

@@ -33,6 +33,7 @@ use plse_schema::Pattern;
 
 use crate::cli::GenerateArgs;
 use crate::commands::continuous::{Rotation, Stop, UNBOUNDED, target_count};
+use crate::commands::rephrase::Rephraser;
 use crate::discover::{load_library, pattern_files};
 use crate::report::table;
 use crate::shards::{self, Shard, code, layout};
@@ -279,6 +280,23 @@ fn pinned_settings(args: &GenerateArgs, lib: &plse_schema::Library) -> Result<se
         "ngram": args.release.ngram, "row_format": ROW_FORMAT,
         "library": library_hash(lib),
     }))
+    .map(|mut v| {
+        with_rephrase(&mut v, &args.rephrase);
+        v
+    })
+}
+
+/// What a run's rephrasing changes in its rows (`null` when it does not rephrase).
+pub(crate) fn rephrase_setting(r: &crate::cli::RephraseArgs) -> serde_json::Value {
+    if r.enabled() { json!({ "fraction": r.fraction, "model": r.model }) } else { serde_json::Value::Null }
+}
+
+/// Adds the rephrasing to a run's settings, only when there is one (so the settings of runs
+/// without it are as they always were).
+fn with_rephrase(settings: &mut serde_json::Value, r: &crate::cli::RephraseArgs) {
+    if let (true, Some(map)) = (r.enabled(), settings.as_object_mut()) {
+        map.insert("rephrase".into(), rephrase_setting(r));
+    }
 }
 
 /// The hash of a library's usable pattern files (paths and contents), as `run.json` pins it.
@@ -304,6 +322,7 @@ fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
     let progress = Progress::new(plan.count, store.accepted_count()?);
     let started = Instant::now();
     let mut rotation = Rotation::new(args, started)?;
+    let mut rephraser = Rephraser::new(args)?;
     catch_stop_signals();
     loop {
         let total = store.accepted_count()?;
@@ -326,7 +345,10 @@ fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
         };
         let candidates = draw_batch(args, &plan, &state, &decon, &batch);
         let verdicts = validate_batch(&ctx, &plan, &candidates)?;
-        let records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
+        let mut records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
+        if let Some(r) = &mut rephraser {
+            r.apply(records.accepted.iter_mut().map(|a| &mut a.row))?;
+        }
         commit(&mut store, &state, &records)?;
         if let Some(r) = &mut rotation {
             r.rotate(&store)?;
@@ -334,6 +356,9 @@ fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
         progress.update(total + records.accepted.len() as u64, state.rejected);
     }
     progress.done();
+    if let Some(r) = &rephraser {
+        eprintln!("{}", r.report());
+    }
     if let Some(r) = &mut rotation {
         r.stop(&store, false)?;
     }
@@ -451,6 +476,8 @@ fn open_store(args: &GenerateArgs, plan: &Plan<'_>, lib: &plse_schema::Library) 
         }
         (_, c) => c,
     };
+    let mut config = config;
+    with_rephrase(&mut config, &args.rephrase);
     let config = match (plan.base, config) {
         (0, c) => c,
         (base, serde_json::Value::Object(mut c)) => {
@@ -655,7 +682,7 @@ fn accepted_row(pid: &str, category: &str, c: &Candidate, d: &Drawn, v: &Verdict
         task: c.task,
         text: row.dedup_text(),
         index: c.index,
-        row: serde_json::to_string(&row)?,
+        row,
         preference,
     })
 }
@@ -680,17 +707,19 @@ fn reject_record(
 
 /// The batch's rows, rejects, cursors and stage statistics, in one transaction.
 fn commit(store: &mut Store, state: &State, r: &Records) -> Result<()> {
+    let rows: Vec<String> = r.accepted.iter().map(|a| serde_json::to_string(&a.row)).collect::<Result<_, _>>()?;
     let acc: Vec<Accepted<'_>> = r
         .accepted
         .iter()
-        .map(|a| Accepted {
+        .zip(&rows)
+        .map(|(a, row)| Accepted {
             id: &a.id,
             pattern_id: &a.pattern_id,
             category: &a.category,
             task: a.task,
             index: a.index,
             text: &a.text,
-            row: &a.row,
+            row,
             preference: a.preference.as_ref().map(|(id, j)| (id.as_str(), j.as_str())),
         })
         .collect();
@@ -754,7 +783,8 @@ struct AcceptedRow {
     task: Task,
     text: String,
     index: u64,
-    row: String,
+    /// Serialised at the commit (a rephrasing may change its instruction first).
+    row: plse_dataset::TrainingRow,
     preference: Option<(String, String)>,
 }
 

@@ -258,6 +258,14 @@ fn top_up(args: &MergeArgs, pin: &Value, shards: &[layout::Marker], m: &mut Merg
             args.library.patterns.display()
         )));
     }
+    let pinned_rephrase = pin.get("rephrase").cloned().unwrap_or(Value::Null);
+    let ours = crate::commands::generate::rephrase_setting(&args.rephrase);
+    if pinned_rephrase != ours {
+        return Err(shards::config_error(format!(
+            "the shards are {missing} rows short and the top-up must rephrase as they did: run.json pins rephrase {pinned_rephrase}, \
+             this merge has {ours} (pass the shards' --rephrase, --rephrase-model and the server flags to merge)"
+        )));
+    }
     let topup = topup_args(args, pin, &m.quota)?;
     prepare_topup_dir(&topup, shards, &short)?;
     eprintln!("merge: the shards are {missing} rows short ({}); topping up in {}", describe(&short), topup.out.display());
@@ -317,6 +325,7 @@ fn topup_args(args: &MergeArgs, pin: &Value, quota: &Quota) -> Result<GenerateAr
         exec: args.exec.clone(),
         shard: ShardArgs { num_shards: None, shard_index: None, shard_offset: 0, shard_margin: 0 },
         continuous: crate::cli::ContinuousArgs::default(),
+        rephrase: args.rephrase.clone(),
     })
 }
 

@@ -9,5 +9,6 @@ pub mod lint;
 pub mod list;
 pub mod merge;
 pub mod render;
+pub mod rephrase;
 pub mod setup;
 pub mod shards;

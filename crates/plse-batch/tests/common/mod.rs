@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests of `plse-batch`.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod stub;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root.
