@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use crate::{exec, exec_env};
 
+/// The end-to-end test's name (`ci`'s test step skips it: this step runs it).
+pub const E2E_TEST: &str = "factory_over_a_small_repository_with_a_real_local_model";
+
 /// Where `setup --tier llm` puts the venv: beside the validation venv (`$PLSE_VENV`, else
 /// `/opt/plse/venv` as root, else `~/.local/share/plse/venv`), with `-llm` appended.
 fn llm_venv() -> PathBuf {
@@ -25,7 +28,20 @@ pub fn run() -> Result<(), String> {
     let venv = llm_venv();
     exec_env(
         "cargo",
-        &["test", "--release", "--locked", "-p", "plse-batch", "--test", "llm_e2e", "--", "--include-ignored", "--nocapture"],
+        &[
+            "test",
+            "--release",
+            "--locked",
+            "-p",
+            "plse-batch",
+            "--test",
+            "llm_e2e",
+            "--",
+            "--include-ignored",
+            "--exact",
+            E2E_TEST,
+            "--nocapture",
+        ],
         &[("PLSE_LLM_VENV", venv.as_os_str())],
     )
 }
