@@ -67,6 +67,14 @@ fn the_schedule_depends_on_the_seed_only() {
     assert!(designs.contains(&"pkg/shapes.py") && !designs.contains(&"docs/guide.md"));
 }
 
+/// An answer with enough substance to pass, so that the citation is what is judged.
+const OK_ANSWER: &str = "It returns pi times the radius squared, the area of the circle.";
+
+/// `code` after a sentence of prose (an answer of code alone is too thin to keep).
+fn with_prose(code: &str) -> String {
+    format!("{OK_ANSWER}\n\n{code}")
+}
+
 fn item(answer: &str, citations: &[(&str, usize, usize)]) -> QaItem {
     QaItem {
         question: "Why does `Circle.area` square the radius?".into(),
@@ -92,21 +100,21 @@ fn answers_are_checked_against_the_repository_and_the_prompt() {
     assert!(matches!(outcomes[3], BlockOutcome::Unchecked { note } if note.contains("rust")));
 
     let reject = |answer: &str, citations: &[(&str, usize, usize)]| validate::check_qa(&index, &ctx, &item(answer, citations)).unwrap_err();
-    let past = reject("ok", &[("pkg/shapes.py", 70, 90)]);
+    let past = reject(OK_ANSWER, &[("pkg/shapes.py", 70, 90)]);
     assert!(matches!(&past, Reject::BadCitation { error: CitationError::PastEnd { .. }, .. }), "{past:?}");
     assert_eq!(past.stage(), Stage::Citation);
-    assert!(matches!(reject("ok", &[("pkg/nope.py", 1, 2)]), Reject::BadCitation { error: CitationError::NoSuchFile { .. }, .. }));
-    assert!(matches!(reject("ok", &[("pkg/shapes.py", 1, 3)]), Reject::NotShown { .. }), "real lines, but not shown");
-    assert_eq!(reject("ok", &[]), Reject::NoCitation);
+    assert!(matches!(reject(OK_ANSWER, &[("pkg/nope.py", 1, 2)]), Reject::BadCitation { error: CitationError::NoSuchFile { .. }, .. }));
+    assert!(matches!(reject(OK_ANSWER, &[("pkg/shapes.py", 1, 3)]), Reject::NotShown { .. }), "real lines, but not shown");
+    assert_eq!(reject(OK_ANSWER, &[]), Reject::NoCitation);
     assert_eq!(reject("  ", &[focus]), Reject::Empty { field: "answer" });
-    let quote = reject("```python quote\nreturn math.tau * self.radius * self.radius\n```", &[focus]);
+    let quote = reject(&with_prose("```python quote\nreturn math.tau * self.radius * self.radius\n```"), &[focus]);
     assert!(matches!(&quote, Reject::QuoteNotFound { block: 1, .. }), "{quote:?}");
     assert_eq!(quote.stage(), Stage::Quote);
-    let json = reject("```json\n{\"radius\": }\n```", &[focus]);
+    let json = reject(&with_prose("```json\n{\"radius\": }\n```"), &[focus]);
     assert!(matches!(&json, Reject::CodeSyntax { block: 1, language, .. } if language == "json"), "{json:?}");
-    assert!(matches!(reject("```toml\n[a\nb = 1\n```", &[focus]), Reject::CodeSyntax { .. }));
-    assert!(matches!(reject("```yaml\na: [1, 2\n```", &[focus]), Reject::CodeSyntax { .. }));
-    let short = validate::check_qa(&index, &ctx, &item("```python quote\nreturn 1\n```", &[focus])).unwrap();
+    assert!(matches!(reject(&with_prose("```toml\n[a\nb = 1\n```"), &[focus]), Reject::CodeSyntax { .. }));
+    assert!(matches!(reject(&with_prose("```yaml\na: [1, 2\n```"), &[focus]), Reject::CodeSyntax { .. }));
+    let short = validate::check_qa(&index, &ctx, &item(&with_prose("```python quote\nreturn 1\n```"), &[focus])).unwrap();
     assert_eq!(short[0].outcome, BlockOutcome::ShortQuote);
 }
 
