@@ -30,19 +30,7 @@ pub fn run() -> Result<(), String> {
     let venv = llm_venv();
     exec_env(
         "cargo",
-        &[
-            "test",
-            "--locked",
-            "-p",
-            "plse-batch",
-            "--test",
-            "llm_e2e",
-            "--",
-            "--include-ignored",
-            "--exact",
-            E2E_TEST,
-            "--nocapture",
-        ],
+        &["test", "--locked", "-p", "plse-batch", "--test", "llm_e2e", "--", "--include-ignored", "--exact", E2E_TEST, "--nocapture"],
         &[("PLSE_LLM_VENV", venv.as_os_str())],
     )
 }
