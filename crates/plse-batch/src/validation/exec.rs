@@ -35,14 +35,45 @@ pub struct Context {
     pub jobs: usize,
     /// Executors between batches: their warm workers serve the whole run.
     idle: std::sync::Mutex<Vec<crate::validation::sandbox::pool::Executor>>,
+    /// ruff's processes so far.
+    ruff: std::sync::Mutex<RuffCpu>,
+}
+
+/// What ruff cost so far: processes, files, CPU time (ms).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuffCpu {
+    /// ruff processes run.
+    pub processes: u32,
+    /// Files they linted.
+    pub files: u64,
+    /// Their CPU time (user + system), ms.
+    pub cpu_ms: f64,
+}
+
+/// Where validation's CPU time went so far (for `plse-bench`): the workers (their own and
+/// their runs', as last reported) and ruff. The host's own is the caller's to measure.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// The sandbox workers.
+    pub workers: crate::validation::sandbox::worker::WorkerCpu,
+    /// Workers started.
+    pub worker_starts: u32,
+    /// ruff.
+    pub ruff: RuffCpu,
+    /// The workers' request counts (children forked, grouped runs, ...).
+    pub requests: crate::validation::sandbox::worker::RequestStats,
 }
 
 impl Context {
     /// Sets up what `patterns` need (running `setup` for missing tiers) and the sandbox.
     pub fn new<'a>(args: &ExecArgs, patterns: impl IntoIterator<Item = &'a Pattern>) -> Result<Self> {
         let dir = args.venv.clone().unwrap_or_else(default_dir);
+        let patterns: Vec<&Pattern> = patterns.into_iter().collect();
+        let stdlib = crate::validation::sandbox::pool::stdlib_preload(
+            patterns.iter().flat_map(|p| crate::validation::sandbox::pool::pattern_import_texts(p)),
+        );
         let mut tiers = vec![Tier::Core];
-        for p in patterns {
+        for p in &patterns {
             for m in pattern_modules(p) {
                 if let Some(t) = Tier::for_module(&m)
                     && !tiers.contains(&t)
@@ -69,11 +100,19 @@ impl Context {
             cpu_seconds: args.timeout.ceil().max(1.0) as u64 + 1,
             // 0: the default of each worker family's tier (`pool::default_memory_bytes`).
             memory_bytes: args.memory_mb.map_or(0, |m| m << 20),
+            group_runs: !args.one_child_per_run,
             ..Limits::default()
         };
-        let shared = Shared::new(env.clone(), mode, limits)?;
+        let shared = Shared::new(env.clone(), mode, limits, stdlib)?;
         let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
-        Ok(Self { env, shared, reject_rules: args.reject_rules.clone(), jobs, idle: std::sync::Mutex::new(Vec::new()) })
+        Ok(Self {
+            env,
+            shared,
+            reject_rules: args.reject_rules.clone(),
+            jobs,
+            idle: std::sync::Mutex::new(Vec::new()),
+            ruff: std::sync::Mutex::default(),
+        })
     }
 
     /// Validates `samples` (each with its pattern) on `jobs` threads; results in order.
@@ -95,7 +134,15 @@ impl Context {
         let t = Instant::now();
         let python = |p: &&Plan| p.kind == ArtifactKind::Python;
         let codes: Vec<&str> = plans.iter().filter(python).flat_map(|p| p.sides.iter().map(|s| s.code.as_str())).collect();
+        let before = children_cpu_ms();
         let mut lint = lint_py::lint(&self.env.ruff(), &codes)?.into_iter();
+        if !codes.is_empty() {
+            // Validation has not started: the only child reaped meanwhile is ruff.
+            let mut r = self.ruff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            r.processes += 1;
+            r.files += codes.len() as u64;
+            r.cpu_ms += children_cpu_ms() - before;
+        }
         let lint_ms = t.elapsed().as_secs_f64() * 1e3 / codes.len().max(1) as f64;
         let per_plan = plans
             .iter()
@@ -119,6 +166,26 @@ impl Context {
         idle().push(exec);
         verdicts
     }
+
+    /// Where the CPU time of validation went so far (workers between batches, ruff).
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats { ruff: *self.ruff.lock().unwrap_or_else(std::sync::PoisonError::into_inner), ..Stats::default() };
+        for exec in self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+            let (cpu, starts) = exec.cpu();
+            stats.workers += cpu;
+            stats.worker_starts += starts;
+            stats.requests += &exec.stats();
+        }
+        stats
+    }
+}
+
+/// CPU time (user + system, ms) of this process's reaped children.
+pub fn children_cpu_ms() -> f64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).map_or(0.0, |u| {
+        let (a, b) = (u.user_time(), u.system_time());
+        (a.tv_sec() + b.tv_sec()) as f64 * 1e3 + (a.tv_usec() + b.tv_usec()) as f64 / 1e3
+    })
 }
 
 fn whoami() -> String {
