@@ -297,7 +297,11 @@ class Baseline:
         check("resource limits", lambda: _rlimits() == self.rlimits)
         check("priority", lambda: os.getpriority(os.PRIO_PROCESS, 0) == self.priority)
         check("session", lambda: (os.getpgid(0), os.getsid(0)) == (self.pgid, self.sid))
-        check("modules", self._same_modules)
+        new = set(sys.modules) - {"__main__"} - self.module_names
+        if new:
+            found.append("new module " + min(new))
+        else:
+            check("modules", self._same_modules)
         tags = self.zygote.tags()
         if tags != self.tags:
             changed = [i for i, (a, b) in enumerate(zip(tags, self.tags)) if a != b]

@@ -376,11 +376,12 @@ ZYGOTE = None
 STATS = {}
 
 
-def group_child(runs, limits, chan, nonce):
-    """In a forked child: the Python `runs`, one after the other, each in a fresh `__main__`
-    with fresh streams. After each pass it reports the verdict, then, unless it was the last
-    run, whether the run left anything behind (run_state.Baseline.changes) and waits for the
-    worker's go. A failure ends the child with the harness's exit code, as a lone run does."""
+def group_child(run, limits, chan, nonce):
+    """In a forked child: Python runs one after the other, `run` first, then each the worker
+    sends (a JSON line on `chan`), each in a fresh `__main__` with fresh streams. Each run's
+    verdict is reported as it ends (a pass, or the exit code a lone child would have ended
+    with), then whether the run left anything behind (run_state.Baseline.changes): if it did,
+    the child ends; if not, it waits for the next run."""
     child_setup(limits, chan)
     if LIBC is not None:
         LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of a run come back here
@@ -390,31 +391,39 @@ def group_child(runs, limits, chan, nonce):
     # finalized them, so they are not finalized here either.
     kept = []
     me = os.getpid()
+    pending = b""
 
     def send(text):
         os.write(chan, text.encode())
 
-    for k, run in enumerate(runs):
+    k = 0
+    while True:
         if k:
-            if os.read(chan, 1) != b"g":
-                os._exit(0)
+            while b"\n" not in pending:
+                data = os.read(chan, 65536)
+                if not data:
+                    os._exit(0)
+                pending += data
+            line, pending = pending.split(b"\n", 1)
+            run = json.loads(line)
             run_state.reset_for_next_run()
             child_streams(chan)
         outcome, tests_run, work_ms = run_python(run)
-        if outcome != harness_core.PASS:
+        # As a lone child: stderr flushed either way, stdout only after a pass.
+        if outcome == harness_core.PASS:
+            sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(EXIT_CODES[outcome])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        send(f"{nonce} PASS {k} {tests_run} {work_ms:.3f} {me}\n")
-        if k == len(runs) - 1:
-            os._exit(0)
+            send(f"{nonce} PASS {k} {tests_run} {work_ms:.3f} {me}\n")
+        else:
+            sys.stderr.flush()
+            send(f"{nonce} FAIL {k} {EXIT_CODES[outcome]} {int(failure_is_own(limits))} {me}\n")
         # The verdict is in; what runs from here on (finalizers of the run's garbage) writes
-        # nowhere the run's report is read from.
+        # nowhere the run's report is read from, and nothing the run opened stays open.
         sink = os.open(os.devnull, os.O_WRONLY)
         os.dup2(sink, 1)
         os.dup2(sink, 2)
-        os.close(sink)
+        os.closerange(3, chan)
+        os.closerange(chan + 1, 65536)
         kept.append((sys.modules.get("__main__"), sys.stdin, sys.stdout, sys.stderr))
         # The run's cyclic garbage is finalized now, not in the middle of the next run; what
         # it keeps moves out of the collector's way, as the worker's own objects are.
@@ -425,6 +434,16 @@ def group_child(runs, limits, chan, nonce):
             send(f"{nonce} DIRTY {k} {me} {','.join(c.replace(' ', '-') for c in changes)}\n")
             os._exit(0)
         send(f"{nonce} CLEAN {k} {me}\n")
+        k += 1
+
+
+def failure_is_own(limits):
+    """Whether a failed run's verdict is the run's own even after earlier runs in this
+    process: they left nothing behind (checked before it started), but they did use memory
+    and CPU time. A MemoryError, or CPU time near the limit (SIGXCPU), may be theirs."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = used.ru_utime + used.ru_stime
+    return "MemoryError" not in read_capped("stderr.txt") and cpu < int(limits.get("cpu_seconds", 10)) - 1
 
 
 class Channel:
@@ -446,6 +465,24 @@ class Channel:
     def close(self):
         os.close(self.pidfd)
         os.close(self.fd)
+
+    def write(self, data, deadline):
+        """Writes all of `data` (the child reads it while it waits); False when the child
+        stops reading before the deadline."""
+        while data:
+            try:
+                n = os.write(self.fd, data)
+            except BlockingIOError:
+                n = 0
+            except OSError:
+                return False
+            data = data[n:]
+            if data:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                select.select([], [self.fd], [], left)
+        return True
 
     def _read(self):
         while not self.eof:
@@ -490,21 +527,85 @@ class Channel:
                 self._reap()
 
 
-def run_group(runs, limits):
-    """Runs consecutive Python `runs` (two or more) in one forked child (`group_child`), each
-    reported on its own. Returns the results of the leading runs whose verdict is the one a
-    fresh child would give: the first run's, whatever it is (it starts in a fresh child), and a
-    later run's pass when every run before it passed and left nothing behind. The caller makes
-    the rest, the next one in a fresh child. A run that fails after the first is made again
-    that way, so every failure, crash or timeout is a fresh child's."""
+class GroupChild:
+    """A forked child that runs Python runs one after another (`group_child`), and the worker's
+    view of it: its channel, how many runs it has made, the limits it was set up with. It may
+    outlive a request to take the next request of the same sample (`IDLE`)."""
+
+    def __init__(self, pid, fd, nonce, limits):
+        self.pid, self.channel, self.nonce, self.limits = pid, Channel(pid, fd), nonce, limits
+        self.start = time.monotonic()
+        self.runs = 0
+        self.timeout = float(limits.get("timeout_seconds", 10))
+
+    def end(self):
+        """Kills it and everything it left; returns the wait statuses sweep collected."""
+        swept = sweep(self.pid)
+        self.channel.close()
+        return swept
+
+    def _line(self, deadline, *want):
+        """The next line if it is one of `want` for the current run from this child (its words
+        after the kind), else None (with what came instead)."""
+        kind, value = self.channel.next(deadline)
+        words = value.split() if kind == "line" else []
+        if len(words) >= 4 and words[0] == self.nonce and words[1] in want and words[2] == str(self.runs):
+            return words[1], words[3:], (kind, value)
+        return None, [], (kind, value)
+
+    def make(self, run, sent):
+        """The result of `run` (sent to the child unless it is the run it was forked with), or
+        None when a fresh child must make it. May end the child (`self.alive` False)."""
+        if not sent:
+            self.start = time.monotonic()
+            if not self.channel.write((json.dumps(run) + "\n").encode(), self.start + self.timeout):
+                return None
+        self.channel.budget = 0
+        what, words, (kind, value) = self._line(self.start + self.timeout, "PASS", "FAIL")
+        first = self.runs == 0
+        try:
+            if what == "PASS" and len(words) == 3 and words[2] == str(self.pid):
+                return result(run, True, 0, False, time.monotonic() - self.start, float(words[1]), int(words[0]))
+            if what == "FAIL" and len(words) == 3 and words[2] == str(self.pid) and (first or words[1] == "1"):
+                return result(run, False, int(words[0]), False, time.monotonic() - self.start, 0.0, 0)
+        except ValueError:
+            pass
+        if not first or what == "FAIL":
+            return None
+        # No verdict from a fresh child: it crashed, hung, exited early or wrote something
+        # else (a forgery): as a lone child's run, it failed.
+        swept = self.end()
+        self.alive = False
+        status = value if kind == "exit" else swept.get(self.pid)
+        exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
+        return result(run, False, exit_code, kind == "timeout", time.monotonic() - self.start, 0.0, 0)
+
+    def settle(self):
+        """Waits for whether the last run left the child clean: True if it may take another."""
+        what, words, _ = self._line(time.monotonic() + self.timeout, "CLEAN", "DIRTY")
+        if what == "DIRTY" and len(words) >= 1 and words[0] == str(self.pid):
+            for reason in (words[1] if len(words) > 1 else "").split(","):
+                STATS.setdefault("dirty", {})[reason] = STATS.get("dirty", {}).get(reason, 0) + 1
+        if what == "CLEAN" and words == [str(self.pid)]:
+            self.runs += 1
+            return True
+        return False
+
+    alive = True
+
+
+def fork_group(run, limits):
+    """Forks a group child that makes `run` first. A plain function called where execute() is
+    (not a class's constructor, whose C-level call counts against the recursion limit): a run
+    sees the same depth of frames below it as in a lone child, so a sample measuring how deep
+    it can recurse measures the same."""
     nonce = os.urandom(16).hex()
     ours, theirs = (s.detach() for s in _socket.socketpair())
-    start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(ours)
-            group_child(runs, limits, theirs, nonce)
+            group_child(run, limits, theirs, nonce)
         finally:
             os._exit(70)
     os.close(theirs)
@@ -513,71 +614,61 @@ def run_group(runs, limits):
     except OSError:
         pass
     STATS["children"] = STATS.get("children", 0) + 1
-    timeout = float(limits.get("timeout_seconds", 10))
-    channel = Channel(pid, ours)
+    return GroupChild(pid, ours, nonce, limits)
+
+
+def run_group(runs, limits, group, fresh, keep):
+    """Makes Python `runs` in a group child: `group` (one a previous request of the sample left
+    clean) or a new one. Returns the results of the leading runs whose verdict is the one a
+    fresh child would give: a new child's first run, whatever it is; a later run's pass when
+    every run before it in the child left nothing behind; and a later run's failure under the
+    same condition unless it may come from what earlier runs used up (memory, CPU time). The
+    caller makes the rest, the next one in a fresh child: a crash or timeout after a child's
+    first run is always made again that way. `fresh`: `group` was just forked with runs[0].
+    Also returns the child when `keep` and it is clean after the last run (the next request of
+    the sample continues in it), else None."""
     done = []
-    end = None  # how the child ended, for a verdict of its first run: (status, timed_out)
-    try:
-        for k, run in enumerate(runs):
-            last = k == len(runs) - 1
-            deadline = start + timeout
-            channel.budget = 0
-            kind, value = channel.next(deadline)
-            verdict = value.split() if kind == "line" else []
-            if not (len(verdict) == 6 and verdict[0] == nonce and verdict[1] == "PASS" and verdict[2] == str(k) and verdict[5] == str(pid)):
-                if k == 0 and kind in ("exit", "timeout"):
-                    end = (value, kind == "timeout")
-                elif k == 0:
-                    end = (None, False)  # a forged or garbled verdict: the run failed
-                break
-            try:
-                tests_run, work_ms = int(verdict[3]), float(verdict[4])
-            except ValueError:
-                if k == 0:
-                    end = (None, False)
-                break
-            if last:
-                kind, value = channel.next(deadline)
-                if kind == "exit" and value == 0:
-                    done.append(result(run, True, 0, False, time.monotonic() - start, work_ms, tests_run))
-                elif k == 0:
-                    end = (value if kind == "exit" else None, kind == "timeout")
-                break
-            kind, value = channel.next(deadline)
-            state = value.split() if kind == "line" else []
-            if len(state) >= 4 and state[0] == nonce and state[1] in ("CLEAN", "DIRTY") and state[2] == str(k) and state[3] == str(pid):
-                if state[1] == "CLEAN":
-                    done.append(result(run, True, 0, False, time.monotonic() - start, work_ms, tests_run))
-                    if k:
-                        STATS["grouped"] = STATS.get("grouped", 0) + 1
-                    os.write(ours, b"g")
-                    start = time.monotonic()
-                    continue
-                for reason in (state[4] if len(state) > 4 else "").split(","):
-                    STATS.setdefault("dirty", {})[reason] = STATS.get("dirty", {}).get(reason, 0) + 1
-                kind, value = channel.next(deadline)
-                if kind == "exit" and value == 0:
-                    done.append(result(run, True, 0, False, time.monotonic() - start, work_ms, tests_run))
-                    if k:
-                        STATS["grouped"] = STATS.get("grouped", 0) + 1
-            # A pass followed by anything else (the process died or hung while finalizing
-            # what the run left): that run is made again in a fresh child.
+    for n, run in enumerate(runs):
+        if group.runs:
+            STATS["grouped"] = STATS.get("grouped", 0) + 1
+        r = group.make(run, sent=fresh and n == 0)
+        if r is None:
+            STATS["again"] = STATS.get("again", 0) + 1
             break
-    finally:
-        swept = sweep(pid)
-        channel.close()
-    if end is not None:
-        status, timed_out = end
-        if status is None:
-            status = swept.get(pid)
-        exit_code = os.waitstatus_to_exitcode(status) if status is not None else None
-        done.append(result(runs[0], False, exit_code, timed_out, time.monotonic() - start, 0.0, 0))
-    if len(done) < len(runs):
-        STATS["again"] = STATS.get("again", 0) + 1
-    return done
+        done.append(r)
+        if not group.alive:
+            break
+        if (n < len(runs) - 1 or keep) and group.settle():
+            continue
+        break
+    else:
+        return done, group
+    if group.alive:
+        group.end()
+    return done, None
+
+
+# A group child a request left clean for the next request of the same sample.
+IDLE = None
+
+# A run that measures the process itself (traced memory, allocated blocks, object counts, peak
+# RSS, reference counts) would see what earlier runs of a child left in the allocator, its
+# free lists and its high-water marks: it is always the first run of a child.
+MEASURES_PROCESS = ("tracemalloc", "getallocatedblocks", "get_objects", "get_count", "get_stats", "getrefcount", "getrusage", "maxrss", "memory_info")
+
+
+def measures_process(run):
+    source = run.get("source") or ""
+    return any(word in source for word in MEASURES_PROCESS)
 
 
 def handle(request):
+    global IDLE
+    runs, limits = request.get("runs", []), request.get("limits", {})
+    group = limits.get("group", True) and ZYGOTE is not None
+    if IDLE is not None and not (group and request.get("continues") and IDLE.limits == limits):
+        IDLE.end()
+        IDLE = None
     clean_scratch()
     for name, content in request.get("files", {}).items():
         if os.path.isabs(name) or ".." in name.split("/"):
@@ -589,23 +680,30 @@ def handle(request):
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(content)
     STATS.clear()
-    runs, limits = request.get("runs", []), request.get("limits", {})
-    group = limits.get("group", True) and ZYGOTE is not None
     results = []
     while len(results) < len(runs):
         i = len(results)
         j = i
-        # Defect-shown runs are expected to fail, and a failure after a group's first run is
-        # made again in a fresh child: they run alone.
-        while group and j < len(runs) and runs[j]["kind"] == "python" and not runs[j].get("expect_failure"):
+        while group and j < len(runs) and runs[j]["kind"] == "python" and (j == i or not measures_process(runs[j])):
             j += 1
-        if j - i >= 2:
-            done = run_group(runs[i:j], limits)
+        if IDLE is not None and j > i and measures_process(runs[i]):
+            IDLE.end()
+            IDLE = None
+        keep = bool(request.get("more")) and j == len(runs)
+        if j > i and (j - i >= 2 or IDLE is not None or keep):
+            fresh = IDLE is None
+            if fresh:
+                IDLE = fork_group(runs[i], limits)
+            done, IDLE = run_group(runs[i:j], limits, IDLE, fresh, keep)
             if done:
                 results.extend(done)
                 continue
         run = runs[i]
         if run["kind"] != "compile":
+            # A lone child's run ends by killing every other process of the namespace.
+            if IDLE is not None:
+                IDLE.end()
+                IDLE = None
             STATS["children"] = STATS.get("children", 0) + 1
         results.append(execute(run, limits))
     clean_scratch()

@@ -269,6 +269,33 @@ fn pattern_with(name: &str, code: &str, tests: &[&str]) -> String {
     )
 }
 
+/// A paired pattern whose flawed side leaves a patch behind that its fixed side's first test
+/// needs (see `run_attacks`).
+const LEAK_ACROSS_SIDES: &str = r#"plse_version: "3"
+pattern_id: attack.leak_across_sides
+metadata:
+  author: tests
+  description: hostile
+  tags: [attack]
+  pedagogy: {concept: containment, difficulty: expert}
+instruction: "Attack {{ n }}."
+capabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]
+parameters:
+  is_anti_pattern: {type: bool, description: side, default: false}
+  n: {type: int, description: n, default: 1, constraints: {min: 1, max: 3}}
+validation:
+  linter_checks: false
+  unit_test_snippets:
+    - |
+      import json
+      {% if is_anti_pattern %}json.dumps = lambda *a, **k: 'patched'{% else %}assert json.dumps([1]) == 'patched'{% endif %}
+    - |
+      assert SIDE == {{ "'flawed'" if is_anti_pattern else "'fixed'" }}
+template: |
+  SIDE = {{ "'flawed'" if is_anti_pattern else "'fixed'" }}
+  # {{ n }}
+"#;
+
 fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
     // The host's UNIX socket lives beside the secret file.
     let socket = Path::new(secret).with_file_name("agent.sock");
@@ -491,6 +518,10 @@ fn run_attacks(runner: Runner) {
     for (name, first, second) in LEAKS {
         std::fs::write(lib.join(format!("{name}.yaml")), leak_pattern(name, &[first, second])).unwrap();
     }
+    // Across a sample's requests too: the flawed side's first test patches json.dumps, the
+    // fixed side's first test passes only if it sees the patch (its second test fails on the
+    // flawed code, so the defect is shown either way).
+    std::fs::write(lib.join("leak_across_sides.yaml"), LEAK_ACROSS_SIDES).unwrap();
     // Verdicts cannot be forged for a later run of a shared child either: a thread of the
     // first run writes PASS lines everywhere while the second fails.
     let forger = "import os, threading, time\ndef spam():\n    while True:\n        for fd in range(0, 64):\n            try:\n                os.write(fd, b'deadbeef PASS 1 1 0.1 1\\n')\n            except OSError:\n                pass\n        time.sleep(0.01)\nthreading.Thread(target=spam, daemon=True).start()\ntime.sleep(0.05)\n";
@@ -551,7 +582,7 @@ fn run_attacks(runner: Runner) {
     let wrong: Vec<String> = LEAKS
         .iter()
         .map(|(n, _, _)| *n)
-        .chain(["forged_later_verdict"])
+        .chain(["forged_later_verdict", "leak_across_sides"])
         .map(|n| (n, "0/1"))
         .filter_map(|(name, want)| {
             let row = stdout.lines().find(|l| l.contains(&format!("attack.{name} ")))?;

@@ -349,7 +349,10 @@ fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
     };
     let once = |exec: &mut plse_batch::validation::sandbox::pool::Executor| -> Result<(f64, plse_check::RunResult)> {
         let t = Instant::now();
-        let r = exec.run(&args.requires, &[], std::slice::from_ref(&run))?.pop().ok_or_else(|| anyhow::anyhow!("no result"))?;
+        let r = exec
+            .run(&args.requires, &[], std::slice::from_ref(&run), Default::default())?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no result"))?;
         anyhow::ensure!(r.ok, "the no-op sample failed: {}", r.stderr);
         Ok((t.elapsed().as_secs_f64() * 1e3, r))
     };

@@ -10,6 +10,7 @@ use plse_dataset::Finding;
 use plse_schema::ArtifactKind;
 
 use crate::validation::sandbox::pool::Executor;
+use crate::validation::sandbox::worker::Continuity;
 
 /// Settings of the pipeline for one pattern.
 pub struct Settings<'a> {
@@ -28,8 +29,11 @@ fn ms(t: Instant) -> f64 {
 pub fn validate(plan: &Plan, lint: Vec<Vec<Finding>>, lint_ms: f64, exec: &mut Executor, settings: &Settings) -> Verdict {
     let mut stages = vec![Stage::new(StageName::Render, None, true, 0.0, "")];
     let mut findings = Vec::new();
-    for (side, lint) in plan.sides.iter().zip(lint) {
-        let side_findings = check_side(plan, side, lint, lint_ms, exec, settings, &mut stages);
+    for (i, (side, lint)) in plan.sides.iter().zip(lint).enumerate() {
+        // The sample's requests in order (sides, then the defect-shown runs): one child may
+        // serve them all while each run leaves it clean.
+        let sample = Continuity { continues: i > 0, more: i + 1 < plan.sides.len() || !plan.defect.is_empty() };
+        let side_findings = check_side(plan, (side, sample), lint, lint_ms, exec, settings, &mut stages);
         findings.push((side.label.to_owned(), side_findings));
     }
     if !plan.defect.is_empty() && stages.iter().all(|s| s.ok) {
@@ -38,11 +42,12 @@ pub fn validate(plan: &Plan, lint: Vec<Vec<Finding>>, lint_ms: f64, exec: &mut E
     Verdict::new(stages, findings)
 }
 
-/// One side: its host-side stage, then its runs in a worker. Returns the side's findings
-/// (ruff's or the validator's, plus the security scan's).
+/// One side (and where its request stands among the sample's): its host-side stage, then its
+/// runs in a worker. Returns the side's findings (ruff's or the validator's, plus the security
+/// scan's).
 fn check_side(
     plan: &Plan,
-    side: &SidePlan,
+    (side, sample): (&SidePlan, Continuity),
     lint: Vec<Finding>,
     lint_ms: f64,
     exec: &mut Executor,
@@ -51,7 +56,7 @@ fn check_side(
 ) -> Vec<Finding> {
     let mut findings = host_stage(plan, side, lint, lint_ms, settings, stages);
     let t = Instant::now();
-    match exec.run(&settings.modules, &plan.files(side), &side.runs) {
+    match exec.run(&settings.modules, &plan.files(side), &side.runs, sample) {
         Err(e) => stages.push(verdict::not_executed(side.tag, ms(t), format!("{e:#}"))),
         Ok(results) => stages.extend(verdict::run_stages(plan, side, &mut findings, &results)),
     }
@@ -84,7 +89,7 @@ fn host_stage(
 /// detect the defect the lesson is about.
 fn defect_shown(plan: &Plan, exec: &mut Executor, settings: &Settings) -> Stage {
     let t = Instant::now();
-    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect) {
+    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect, Continuity { continues: true, more: false }) {
         Ok(results) => verdict::defect_stage(&results, ms(t)),
         Err(e) => verdict::defect_not_executed(ms(t), format!("{e:#}")),
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::{Context, Result, bail};
 use nix::libc;
 
-use super::worker::{Limits, Mode, RequestStats, Spec, Worker, WorkerCpu};
+use super::worker::{Continuity, Limits, Mode, RequestStats, Spec, Worker, WorkerCpu};
 use crate::validation::pyenv::{PyEnv, Tier};
 use plse_check::{Run, RunResult};
 
@@ -466,7 +466,8 @@ pub fn default_memory_bytes(tier: Tier) -> u64 {
 impl Executor {
     /// Runs `runs` in the worker of the family of `modules`. A worker that hangs or dies is
     /// discarded (and killed); the error says so and the next call starts a fresh one.
-    pub fn run(&mut self, modules: &[String], files: &[(String, String)], runs: &[Run]) -> Result<Vec<RunResult>> {
+    /// `sample`: where the request stands among its sample's requests.
+    pub fn run(&mut self, modules: &[String], files: &[(String, String)], runs: &[Run], sample: Continuity) -> Result<Vec<RunResult>> {
         let (key, tier, mut preload) = family(modules);
         if !self.workers.contains_key(&key) {
             let extra: Vec<String> = self
@@ -488,7 +489,7 @@ impl Executor {
             limits.memory_bytes = default_memory_bytes(tier);
         }
         let Some(worker) = self.workers.get_mut(&key) else { bail!("worker vanished") };
-        match worker.request(files, runs, &limits) {
+        match worker.request(files, runs, &limits, sample) {
             Ok(r) => Ok(r),
             Err(e) => {
                 if let Some(w) = self.workers.remove(&key) {

@@ -129,6 +129,17 @@ pub struct Worker {
     stats: RequestStats,
 }
 
+/// Where a request stands among the requests of one sample (its sides, then its defect-shown
+/// runs): the worker may keep the child that made a request's last runs, clean, for the next
+/// request of the same sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Continuity {
+    /// The previous request was of the same sample.
+    pub continues: bool,
+    /// A request of the same sample may follow.
+    pub more: bool,
+}
+
 /// CPU time a worker reported (cumulative, ms), for `plse-bench`'s breakdown.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct WorkerCpu {
@@ -290,7 +301,7 @@ impl Worker {
 
     /// Runs `runs` with `files` in scratch. On a host-side timeout or a dead worker, returns
     /// an error and the worker must be discarded (`kill`).
-    pub fn request(&mut self, files: &[(String, String)], runs: &[Run], limits: &Limits) -> Result<Vec<RunResult>> {
+    pub fn request(&mut self, files: &[(String, String)], runs: &[Run], limits: &Limits, sample: Continuity) -> Result<Vec<RunResult>> {
         self.next_id += 1;
         let req = serde_json::json!({
             "id": self.next_id,
@@ -304,6 +315,8 @@ impl Worker {
                 "path": "/usr/local/bin:/usr/bin:/bin",
                 "group": limits.group_runs,
             },
+            "continues": sample.continues,
+            "more": sample.more,
         });
         writeln!(self.stdin, "{req}").context("writing to the worker")?;
         self.stdin.flush()?;
