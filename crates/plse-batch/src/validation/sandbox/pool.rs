@@ -468,6 +468,27 @@ impl Executor {
     /// discarded (and killed); the error says so and the next call starts a fresh one.
     /// `sample`: where the request stands among its sample's requests.
     pub fn run(&mut self, modules: &[String], files: &[(String, String)], runs: &[Run], sample: Continuity) -> Result<Vec<RunResult>> {
+        let (key, tier) = self.warm(modules)?;
+        let mut limits = self.shared.spec.limits.clone();
+        if limits.memory_bytes == 0 {
+            limits.memory_bytes = default_memory_bytes(tier);
+        }
+        let Some(worker) = self.workers.get_mut(&key) else { bail!("worker vanished") };
+        match worker.request(files, runs, &limits, sample) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                if let Some(w) = self.workers.remove(&key) {
+                    self.retired += w.cpu();
+                    self.retired_stats += w.stats();
+                }
+                Err(e.context("the sandbox worker was restarted"))
+            }
+        }
+    }
+
+    /// Starts the worker of the family of `modules` unless it runs; returns the family's key
+    /// and tier.
+    pub fn warm(&mut self, modules: &[String]) -> Result<(String, Tier)> {
         let (key, tier, mut preload) = family(modules);
         if !self.workers.contains_key(&key) {
             let extra: Vec<String> = self
@@ -484,21 +505,7 @@ impl Executor {
             self.spawned += 1;
             self.workers.insert(key.clone(), worker);
         }
-        let mut limits = self.shared.spec.limits.clone();
-        if limits.memory_bytes == 0 {
-            limits.memory_bytes = default_memory_bytes(tier);
-        }
-        let Some(worker) = self.workers.get_mut(&key) else { bail!("worker vanished") };
-        match worker.request(files, runs, &limits, sample) {
-            Ok(r) => Ok(r),
-            Err(e) => {
-                if let Some(w) = self.workers.remove(&key) {
-                    self.retired += w.cpu();
-                    self.retired_stats += w.stats();
-                }
-                Err(e.context("the sandbox worker was restarted"))
-            }
-        }
+        Ok((key, tier))
     }
 
     /// CPU time its workers reported so far (as of their last response), and how many it
