@@ -120,17 +120,11 @@ def _tags_work():
 
 class Zygote:
     """What the worker holds before any sample runs: its modules, and the dicts (module
-    namespaces, class dicts) whose version tags a group child compares."""
+    namespaces, class dicts, logging's loggers) whose version tags a group child compares."""
 
-    def __init__(self, skip_classes=()):
+    def __init__(self):
         self.usable = _tags_work()
         self.modules = {name: m for name, m in sys.modules.items() if name != "__main__"}
-        # Dicts that legitimately change and restore themselves (catch_warnings reassigns
-        # warnings.filters and showwarning on exit; sys gets stdout and stderr per run) are
-        # compared by identity against a copy instead of by tag.
-        by_identity = {"warnings", "sys"}
-        self.copies = {name: dict(vars(m)) for name, m in self.modules.items() if name in by_identity}
-        skip = {id(c) for c in skip_classes}
         watched, names, seen = [], [], set()
 
         def watch(d, name):
@@ -143,12 +137,11 @@ class Zygote:
             namespace = getattr(m, "__dict__", None)
             if not isinstance(namespace, dict):
                 continue
-            if name not in by_identity:
-                watch(namespace, name)
+            watch(namespace, name)
             for value in list(namespace.values()):
                 if isinstance(value, type):
                     for cls in value.__mro__:
-                        if id(cls) in skip or cls is object:
+                        if cls is object:
                             continue
                         # The real dict behind the class's mappingproxy.
                         inner = gc.get_referents(cls.__dict__)
@@ -162,8 +155,11 @@ class Zygote:
                     watch(vars(logger), f"logger {getattr(logger, 'name', '?')}")
         self.watched = _Tags(watched, names) if self.usable else _Tags([])
         # Their contents as they are, for a dict whose tag moved: a run that patched something
-        # and put it back (unittest.mock.patch) leaves the same objects in place.
+        # and put it back (unittest.mock.patch; catch_warnings, which reassigns
+        # warnings.filters; the harness core restoring unittest's classes) leaves the same
+        # objects in place. sys's streams are the worker's to set for each run.
         self.contents = {id(d): dict(d) for d in watched}
+        self.skip = {id(vars(sys)): {"stdin", "stdout", "stderr"}}
 
     def tags(self):
         return self.watched.read()
@@ -173,7 +169,8 @@ class Zygote:
         keys as when the worker started."""
         d = self.watched.dicts_in_order[i]
         saved = self.contents[id(d)]
-        return d.keys() == saved.keys() and all(d[k] is v for k, v in saved.items())
+        skip = self.skip.get(id(d), ())
+        return d.keys() == saved.keys() and all(d[k] is v for k, v in saved.items() if k not in skip)
 
 
 _SIGNALS = [int(s) for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
@@ -233,23 +230,25 @@ def _same_list(a, b):
 
 
 class Baseline:
-    """The state of a group child before its first run."""
+    """The state every run of a group child starts from, taken once in the worker (a child
+    starts as the worker's copy), with what the child's own setup changes (its process group,
+    its limits) read again in the child (`in_child`).
 
-    def __init__(self, zygote, keep_streams, unittest=()):
+    Comparing touches as few of the worker's objects as possible: a read of an object in a
+    forked child bumps its reference count, and the page it sits on is copied. Dicts are
+    compared by version tag, and only a dict whose tag moved by content."""
+
+    def __init__(self, zygote):
         self.zygote = zygote
-        # unittest's classes as the harness core saved them (it restores them before a run's
-        # test cases, which moves their tags, so they are compared by identity instead).
-        self.unittest = unittest
         self.tags = zygote.tags()
-        self.module_names = set(sys.modules) - {"__main__"}
+        self.module_names = set(zygote.modules)
         self.signals = _signals()
         self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
         self.cwd = os.getcwd()
         self.umask = _umask()
-        self.environ = dict(os.environ)
-        self.rlimits = _rlimits()
+        # os.environ's own bytes mapping: comparing it decodes nothing.
+        self.environ = dict(os.environ._data)
         self.priority = os.getpriority(os.PRIO_PROCESS, 0)
-        self.pgid, self.sid = os.getpgid(0), os.getsid(0)
         self.sys = (
             sys.getrecursionlimit(),
             sys.getswitchinterval(),
@@ -270,8 +269,20 @@ class Baseline:
         logging = sys.modules.get("logging")
         self.logging = _loggers(logging) if logging else None
         self.context = _context_vars()
-        # sys's own attributes change per run only where the worker sets them.
-        self.keep_streams = keep_streams
+        self.modules_tag = None
+        self.rlimits = self.pgid = self.sid = None
+
+    def in_child(self):
+        """Reads what the child's setup changed: its process group and session, its limits,
+        and the dicts' tags (the fork hooks of threading and others rebind module globals)."""
+        self.tags = self.zygote.tags()
+        self.rlimits = _rlimits()
+        self.pgid, self.sid = os.getpgid(0), os.getsid(0)
+
+    def run_starts(self):
+        """Called as a run's script is about to execute, after the worker installed its
+        `__main__`: from here on, any change to sys.modules is the run's."""
+        self.modules_tag = _tag(id(sys.modules) + _VERSION_TAG_OFFSET)
 
     def changes(self):
         """What differs from the baseline (empty: a later snippet may run in this process)."""
@@ -289,28 +300,23 @@ class Baseline:
         check("child processes", _no_children)
         check("timers", lambda: all(signal.getitimer(t) == (0.0, 0.0) for t in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)))
         check("wakeup fd", _no_wakeup_fd)
-        check("signal handlers", self._same_signals)
+        check("signal handlers", lambda: _same_list(_signals(), self.signals))
         check("signal mask", lambda: signal.pthread_sigmask(signal.SIG_BLOCK, []) == self.mask)
         check("working directory", lambda: os.getcwd() == self.cwd)
         check("umask", lambda: _umask() == self.umask)
-        check("environment", lambda: dict(os.environ) == self.environ)
+        check("environment", lambda: os.environ._data == self.environ)
         check("resource limits", lambda: _rlimits() == self.rlimits)
         check("priority", lambda: os.getpriority(os.PRIO_PROCESS, 0) == self.priority)
         check("session", lambda: (os.getpgid(0), os.getsid(0)) == (self.pgid, self.sid))
-        new = set(sys.modules) - {"__main__"} - self.module_names
-        if new:
-            found.append("new module " + min(new))
-        else:
-            check("modules", self._same_modules)
+        if self.modules_tag is None or _tag(id(sys.modules) + _VERSION_TAG_OFFSET) != self.modules_tag:
+            new = set(sys.modules) - {"__main__"} - self.module_names
+            found.append("new module " + min(new) if new else "modules")
         tags = self.zygote.tags()
         if tags != self.tags:
-            changed = [i for i, (a, b) in enumerate(zip(tags, self.tags)) if a != b]
-            moved = [i for i in changed if not self.zygote.same_contents(i)]
+            moved = [i for i, (a, b) in enumerate(zip(tags, self.tags)) if a != b and not self.zygote.same_contents(i)]
             if moved:
                 found.append("dict of " + self.zygote.watched.names[moved[0]])
         check("sys", self._same_sys)
-        check("unittest", self._same_unittest)
-        check("warnings module", lambda: self._same_by_identity("warnings"))
         check("gc", lambda: (gc.isenabled(), gc.get_threshold(), gc.get_debug()) == self.gc[:3] and _same_list(gc.callbacks, self.gc[3]))
         check("locale", lambda: _locales() == self.locale)
         check("tracemalloc", _not_tracing)
@@ -332,37 +338,7 @@ class Baseline:
             check("asyncio running loop", lambda: sys.modules["asyncio"].events._get_running_loop() is None)
         return found
 
-    def _same_signals(self):
-        return _same_list(_signals(), self.signals)
-
-    def _same_unittest(self):
-        for cls, saved in self.unittest:
-            now = vars(cls)
-            if now.keys() != saved.keys() or any(now[k] is not v for k, v in saved.items() if k not in ("__dict__", "__weakref__")):
-                return False
-        return True
-
-    def _same_modules(self):
-        names = set(sys.modules) - {"__main__"}
-        if names != self.module_names:
-            return False
-        return all(sys.modules[n] is m for n, m in self.zygote.modules.items() if n in names)
-
-    def _same_by_identity(self, name):
-        copy = self.zygote.copies.get(name)
-        module = self.zygote.modules.get(name)
-        if copy is None or module is None:
-            return True
-        now = vars(module)
-        return now.keys() == copy.keys() and all(now[k] is v for k, v in copy.items())
-
     def _same_sys(self):
-        copy = self.zygote.copies["sys"]
-        now = vars(sys)
-        if now.keys() != copy.keys():
-            return False
-        if any(now[k] is not v for k, v in copy.items() if k not in self.keep_streams):
-            return False
         limit, interval, digits, path, meta, hooks, argv = self.sys
         return (
             sys.getrecursionlimit() == limit

@@ -205,7 +205,7 @@ def child(run, limits, verdict_w, nonce):
     os._exit(0)
 
 
-def run_python(run):
+def run_python(run, starting=None):
     """Runs a Python run's script in this process as a fresh `__main__`. Returns the harness's
     outcome, the tests that ran and the time the script itself took (compile, run, test cases:
     what the sample costs, as opposed to the fork, confinement and reporting around it)."""
@@ -227,6 +227,8 @@ def run_python(run):
     # A sample that imports the harness core gets a copy of its own: patching it cannot reach
     # the functions judging this run.
     sys.modules.pop("harness_core", None)
+    if starting is not None:
+        starting()
     work_start = time.monotonic()
     outcome, tests_run = harness_core.run_script(source, path, module.__dict__)
     return outcome, tests_run, (time.monotonic() - work_start) * 1000
@@ -368,9 +370,10 @@ def result(run, ok, exit_code, timed_out, duration, work_ms, tests_run):
     }
 
 
-# Set in main(): the worker's modules and the dicts a group child watches (None: runs are
-# never grouped).
+# Set in main(): the worker's modules and the dicts a group child watches, and the state a
+# group child's runs start from (None: runs are never grouped).
 ZYGOTE = None
+BASELINE = None
 # Counts for the host's statistics, per request: children forked, runs made in a group child
 # after its first, runs given back to a fresh child, and why groups ended early.
 STATS = {}
@@ -385,8 +388,8 @@ def group_child(run, limits, chan, nonce):
     child_setup(limits, chan)
     if LIBC is not None:
         LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of a run come back here
-    sys.modules.pop("harness_core", None)
-    baseline = run_state.Baseline(ZYGOTE, keep_streams=("stdin", "stdout", "stderr"), unittest=harness_core._SNAPSHOT)
+    baseline = BASELINE
+    baseline.in_child()
     # Earlier runs' namespaces and streams stay referenced: a fresh child would never have
     # finalized them, so they are not finalized here either.
     kept = []
@@ -408,7 +411,7 @@ def group_child(run, limits, chan, nonce):
             run = json.loads(line)
             run_state.reset_for_next_run()
             child_streams(chan)
-        outcome, tests_run, work_ms = run_python(run)
+        outcome, tests_run, work_ms = run_python(run, baseline.run_starts)
         # As a lone child: stderr flushed either way, stdout only after a pass.
         if outcome == harness_core.PASS:
             sys.stdout.flush()
@@ -706,7 +709,7 @@ def handle(request):
                 IDLE = None
             STATS["children"] = STATS.get("children", 0) + 1
         results.append(execute(run, limits))
-    clean_scratch()
+    # Scratch is emptied when the next request starts (before its files are written).
     return {"id": request.get("id"), "runs": results, "cpu_ms": cpu_ms(), "stats": STATS}
 
 
@@ -718,7 +721,7 @@ def cpu_ms():
 
 
 def main():
-    global ZYGOTE
+    global ZYGOTE, BASELINE
     preload = [m for m in sys.argv[1:] if m]
     # Samples read sys.argv as a script's arguments (`main(sys.argv[1:])`): they get none.
     del sys.argv[1:]
@@ -744,9 +747,10 @@ def main():
     # generation: a child's collections then never touch, and so never copy-on-write, the
     # worker's pages. Forking is most of a run's cost.
     gc.collect()
-    zygote = run_state.Zygote(skip_classes=harness_core._CLASSES)
+    zygote = run_state.Zygote()
     if zygote.usable and LIBC is not None and pidfds_work():
         ZYGOTE = zygote
+        BASELINE = run_state.Baseline(zygote)
     gc.collect()
     gc.freeze()
     hello = {"ready": True, "python": sys.version.split()[0], "pid": os.getpid(), "uid": os.getuid(), "caps": capabilities(), "landlock_abi": LANDLOCK_ABI, "preloaded": loaded, "preload_errors": failed, "preload_skipped": skipped, "groups": ZYGOTE is not None}
