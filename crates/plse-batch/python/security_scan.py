@@ -50,6 +50,28 @@ class Scanner(ast.NodeVisitor):
         self.aliases = {}
         self.findings = []
 
+    # ast.NodeVisitor's traversal (the same nodes in the same order, so the same findings)
+    # without building a method name per node and a generator per node's fields: the scan runs
+    # for every side of every sample.
+    _methods = {}
+
+    def visit(self, node):
+        cls = node.__class__
+        method = Scanner._methods.get(cls)
+        if method is None:
+            method = Scanner._methods[cls] = getattr(Scanner, "visit_" + cls.__name__, Scanner.generic_visit)
+        return method(self, node)
+
+    def generic_visit(self, node):
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
+
     def report(self, node, code, capability, message):
         self.findings.append({"code": code, "capability": capability, "message": message, "line": getattr(node, "lineno", 0), "column": getattr(node, "col_offset", -1) + 1})
 

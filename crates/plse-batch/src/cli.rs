@@ -585,6 +585,10 @@ pub struct ExecArgs {
     /// seccomp). Only for patterns you trust, on machines where root is not available.
     #[arg(long)]
     pub unsafe_no_sandbox: bool,
+    /// Fork a fresh child for every test run. By default a sample's consecutive test snippets
+    /// share a child while each leaves nothing behind that the next could see (docs/validation.md).
+    #[arg(long)]
+    pub one_child_per_run: bool,
 }
 
 /// Where the library lives.

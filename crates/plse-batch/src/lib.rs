@@ -15,3 +15,10 @@ pub mod report;
 pub mod shards;
 pub mod store;
 pub mod validation;
+
+/// When this process started: the first call, which each binary's `main` makes first thing.
+/// (`generate` reports its start-up against it.)
+pub fn process_start() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
+}

@@ -8,6 +8,7 @@ use plse_batch::commands::{export, factory, generate, lint, list, merge, render,
 use plse_batch::validation::sandbox::launch;
 
 fn main() {
+    plse_batch::process_start();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::List(a) => list::run(a),

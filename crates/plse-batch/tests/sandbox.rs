@@ -21,6 +21,91 @@ struct Attack {
     validates: bool,
 }
 
+/// Two snippets of one sample, which may share a forked child: the first leaves something
+/// behind, the second passes only if it sees it. A fresh child sees nothing, so the sample must
+/// be refused: a validated one means a run saw what an earlier run of its child left.
+const LEAKS: &[(&str, &str, &str)] = &[
+    (
+        "leak_module_attribute",
+        "import json\njson.dumps = lambda *a, **k: 'patched'\n",
+        "import json\nassert json.dumps([1]) == 'patched'\n",
+    ),
+    (
+        "leak_class_attribute",
+        "import pathlib\npathlib.PurePath.__truediv__ = lambda self, other: 'patched'\n",
+        "import pathlib\nassert pathlib.PurePath('a') / 'b' == 'patched'\n",
+    ),
+    ("leak_builtins", "import builtins\nbuiltins.len = lambda x: 42\n", "assert len([1, 2]) == 42\n"),
+    (
+        "leak_unittest",
+        "import unittest\nunittest.TestCase.assertEqual = lambda *a, **k: None\n",
+        "import unittest\nunittest.TestCase().assertEqual(1, 2)\n",
+    ),
+    ("leak_modules", "import sys, types\nsys.modules['planted'] = types.ModuleType('planted')\n", "import planted\n"),
+    ("leak_environment", "import os\nos.environ['PLSE_LEAK'] = '1'\n", "import os\nassert os.environ.get('PLSE_LEAK') == '1'\n"),
+    (
+        "leak_working_directory",
+        "import os\nos.makedirs('sub', exist_ok=True)\nos.chdir('sub')\n",
+        "import os\nassert os.path.basename(os.getcwd()) == 'sub'\n",
+    ),
+    ("leak_umask", "import os\nos.umask(0o077)\n", "import os\nassert os.umask(0o022) == 0o077\n"),
+    (
+        "leak_resource_limit",
+        "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (100, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n",
+        "import resource\nassert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 100\n",
+    ),
+    (
+        "leak_thread",
+        "import builtins, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), setattr(builtins, 'LEAKED', 1)), daemon=True).start()\n",
+        "import builtins, time\ntime.sleep(0.6)\nassert getattr(builtins, 'LEAKED', 0) == 1\n",
+    ),
+    (
+        "leak_daemon",
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(0.3)\n        open('leak.txt', 'w').write('escaped')\n        os._exit(0)\n    os._exit(0)\nos.wait()\n",
+        "import os, time\ntime.sleep(0.8)\nassert os.path.exists('leak.txt')\n",
+    ),
+    (
+        "leak_signal_handler",
+        "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n",
+        "import signal\nassert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN\n",
+    ),
+    (
+        "leak_timer",
+        "import signal\nsignal.signal(signal.SIGALRM, lambda *a: None)\nsignal.setitimer(signal.ITIMER_REAL, 5)\n",
+        "import signal\nassert signal.getitimer(signal.ITIMER_REAL)[0] > 0\n",
+    ),
+    (
+        "leak_descriptors",
+        "held = [open(f'held{i}.txt', 'w') for i in range(5)]\n",
+        "import os\ndef _open(fd):\n    try:\n        os.fstat(fd)\n        return True\n    except OSError:\n        return False\nassert sum(map(_open, range(3, 64))) >= 5\n",
+    ),
+    ("leak_recursion_limit", "import sys\nsys.setrecursionlimit(60)\n", "import sys\nassert sys.getrecursionlimit() == 60\n"),
+    ("leak_sys_path", "import sys\nsys.path.insert(0, '/nonexistent')\n", "import sys\nassert sys.path[0] == '/nonexistent'\n"),
+    ("leak_gc", "import gc\ngc.disable()\n", "import gc\nassert not gc.isenabled()\n"),
+    (
+        "leak_warnings",
+        "import warnings\nwarnings.simplefilter('error')\n",
+        "import warnings\ntry:\n    warnings.warn('w', UserWarning)\nexcept UserWarning:\n    pass\nelse:\n    raise AssertionError('a warning is only a warning')\n",
+    ),
+    ("leak_decimal_context", "import decimal\ndecimal.getcontext().prec = 3\n", "import decimal\nassert decimal.getcontext().prec == 3\n"),
+    (
+        "leak_decimal_template",
+        "import decimal\ndecimal.DefaultContext.prec = 5\n",
+        "import decimal\nassert decimal.DefaultContext.prec == 5\n",
+    ),
+    ("leak_random_state", "import random\nrandom.seed(42)\n", "import random\nassert random.random() == 0.6394267984578837\n"),
+    (
+        "leak_logging",
+        "import logging\nlogging.getLogger().addHandler(logging.NullHandler())\n",
+        "import logging\nassert logging.getLogger().handlers\n",
+    ),
+    (
+        "leak_asyncio_policy",
+        "import asyncio\nasync def main():\n    return 1\nasyncio.run(main())\n",
+        "import asyncio, warnings\nwarnings.simplefilter('ignore')\ntry:\n    asyncio.get_event_loop()\nexcept RuntimeError:\n    pass\nelse:\n    raise AssertionError('a fresh process gets a loop')\n",
+    ),
+];
+
 const ATTACKS: &[Attack] = &[
     Attack {
         name: "network_tcp",
@@ -170,6 +255,47 @@ const ATTACKS: &[Attack] = &[
     },
 ];
 
+/// A pattern of the suite: `tests` are its snippets (each run after the code).
+fn leak_pattern(name: &str, tests: &[&str]) -> String {
+    pattern_with(name, "LEAK = 1", tests)
+}
+
+fn pattern_with(name: &str, code: &str, tests: &[&str]) -> String {
+    let block = |s: &str, pad: &str| s.lines().map(|l| format!("{pad}{l}\n")).collect::<String>();
+    let snippets: String = tests.iter().map(|t| format!("    - |\n{}", block(t, "      "))).collect();
+    format!(
+        "plse_version: \"3\"\npattern_id: attack.{name}\nmetadata:\n  author: tests\n  description: hostile\n  tags: [attack]\n  pedagogy: {{concept: containment, difficulty: expert}}\ninstruction: \"Attack {{{{ n }}}}.\"\ncapabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]\nparameters:\n  n: {{type: int, description: n, default: 1, constraints: {{min: 1, max: 3}}}}\nvalidation:\n  linter_checks: false\n  unit_test_snippets:\n{snippets}template: |\n{}  # {{{{ n }}}}\n",
+        block(code, "  "),
+    )
+}
+
+/// A paired pattern whose flawed side leaves a patch behind that its fixed side's first test
+/// needs (see `run_attacks`).
+const LEAK_ACROSS_SIDES: &str = r#"plse_version: "3"
+pattern_id: attack.leak_across_sides
+metadata:
+  author: tests
+  description: hostile
+  tags: [attack]
+  pedagogy: {concept: containment, difficulty: expert}
+instruction: "Attack {{ n }}."
+capabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]
+parameters:
+  is_anti_pattern: {type: bool, description: side, default: false}
+  n: {type: int, description: n, default: 1, constraints: {min: 1, max: 3}}
+validation:
+  linter_checks: false
+  unit_test_snippets:
+    - |
+      import json
+      {% if is_anti_pattern %}json.dumps = lambda *a, **k: 'patched'{% else %}assert json.dumps([1]) == 'patched'{% endif %}
+    - |
+      assert SIDE == {{ "'flawed'" if is_anti_pattern else "'fixed'" }}
+template: |
+  SIDE = {{ "'flawed'" if is_anti_pattern else "'fixed'" }}
+  # {{ n }}
+"#;
+
 fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
     // The host's UNIX socket lives beside the secret file.
     let socket = Path::new(secret).with_file_name("agent.sock");
@@ -179,13 +305,7 @@ fn pattern(a: &Attack, port: u16, marker: &str, secret: &str) -> String {
         .replace("{{ marker }}", marker)
         .replace("{{ secret }}", secret)
         .replace("{{ socket }}", socket.to_str().unwrap());
-    let block = |s: &str, pad: &str| s.lines().map(|l| format!("{pad}{l}\n")).collect::<String>();
-    format!(
-        "plse_version: \"3\"\npattern_id: attack.{}\nmetadata:\n  author: tests\n  description: hostile\n  tags: [attack]\n  pedagogy: {{concept: containment, difficulty: expert}}\ninstruction: \"Attack {{{{ n }}}}.\"\ncapabilities: [network, subprocess, environment, filesystem, signals, detach, native, dynamic-code, namespaces]\nparameters:\n  n: {{type: int, description: n, default: 1, constraints: {{min: 1, max: 3}}}}\nvalidation:\n  linter_checks: false\n  unit_test_snippets:\n    - |\n{}template: |\n{}  # {{{{ n }}}}\n",
-        a.name,
-        block(a.test, "      "),
-        block(&code, "  "),
-    )
+    pattern_with(a.name, &code, &[a.test])
 }
 
 /// Processes of the sandbox uids a plse-batch process with this pid runs its workers as (its
@@ -395,6 +515,17 @@ fn run_attacks(runner: Runner) {
     for a in ATTACKS {
         std::fs::write(lib.join(format!("{}.yaml", a.name)), pattern(a, port, &marker, secret.to_str().unwrap())).unwrap();
     }
+    for (name, first, second) in LEAKS {
+        std::fs::write(lib.join(format!("{name}.yaml")), leak_pattern(name, &[first, second])).unwrap();
+    }
+    // Across a sample's requests too: the flawed side's first test patches json.dumps, the
+    // fixed side's first test passes only if it sees the patch (its second test fails on the
+    // flawed code, so the defect is shown either way).
+    std::fs::write(lib.join("leak_across_sides.yaml"), LEAK_ACROSS_SIDES).unwrap();
+    // Verdicts cannot be forged for a later run of a shared child either: a thread of the
+    // first run writes PASS lines everywhere while the second fails.
+    let forger = "import os, threading, time\ndef spam():\n    while True:\n        for fd in range(0, 64):\n            try:\n                os.write(fd, b'deadbeef PASS 1 1 0.1 1\\n')\n            except OSError:\n                pass\n        time.sleep(0.01)\nthreading.Thread(target=spam, daemon=True).start()\ntime.sleep(0.05)\n";
+    std::fs::write(lib.join("forged_later_verdict.yaml"), leak_pattern("forged_later_verdict", &[forger, "assert False\n"])).unwrap();
     // A listening UNIX socket of the runner (in its own 0700 directory, mode 0600).
     let agent = std::os::unix::net::UnixListener::bind(dir.path().join("agent.sock")).unwrap();
     agent.set_nonblocking(true).unwrap();
@@ -446,6 +577,19 @@ fn run_attacks(runner: Runner) {
         let want = if a.validates { "1/1" } else { "0/1" };
         assert_eq!(row.split_whitespace().nth(col), Some(want), "{}: expected {want}\n{row}\n{stderr}", a.name);
     }
+    // What a run leaves behind never reaches the sample's next run (a run that passes only by
+    // seeing it fails), and a verdict of a later run cannot be forged by an earlier one.
+    let wrong: Vec<String> = LEAKS
+        .iter()
+        .map(|(n, _, _)| *n)
+        .chain(["forged_later_verdict", "leak_across_sides"])
+        .map(|n| (n, "0/1"))
+        .filter_map(|(name, want)| {
+            let row = stdout.lines().find(|l| l.contains(&format!("attack.{name} ")))?;
+            (row.split_whitespace().nth(col) != Some(want)).then(|| format!("{name}: expected {want}: {row}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}\n{stdout}\n{stderr}");
     // The run ends in bounded time (each run is limited to 3 s wall clock).
     assert!(elapsed < Duration::from_secs(240), "{elapsed:?}");
     // Nothing written outside scratch, no connection made, nothing left running.

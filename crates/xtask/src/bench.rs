@@ -93,6 +93,11 @@ pub fn run() -> Result<(), String> {
     let (_, _, _, merge) = bench(&["merge", "--dir", &sharded_arg])?;
     let scaling = scaling(400)?;
 
+    // The many-pattern stdlib mix (plse-bench's MANY_MIX: 21 core patterns, 8 paired), two
+    // run sizes: the marginal CPU per validated sample and the fixed start-up; with the
+    // snippets of a sample sharing a child (the default) and with a child per run.
+    let many = many_mix()?;
+
     let small = ["patterns/enumerate_instead_of_range_len.yaml"];
     let small_sb = pipeline(&small, "600", false, None)?;
     let small_un = pipeline(&small, "600", true, None)?;
@@ -150,6 +155,26 @@ pub fn run() -> Result<(), String> {
         scaling.merge,
         (scaling.two + scaling.merge) / scaling.one
     );
+    println!("| generate: start-up, process start to the first validated sample (wall) | {:.2} s |", scaling.startup);
+    for m in &many {
+        println!(
+            "| many-pattern stdlib mix ({} patterns, {} module sets, {} runs per sample), {}: marginal CPU per validated sample, (CPU({}) - CPU({})) / {} | {:.2} ms (fixed start-up {:.2} s CPU; {:.0} samples/s) |",
+            m.patterns,
+            m.module_sets,
+            m.runs_per_sample,
+            m.label,
+            m.n2,
+            m.n1,
+            m.n2 - m.n1,
+            m.marginal_ms,
+            m.fixed_s,
+            m.rate
+        );
+        println!(
+            "| same, {}: CPU per sample by process (run of {}): host / ruff / workers / their runs; children forked per sample | {:.2} / {:.2} / {:.2} / {:.2} ms; {:.2} |",
+            m.label, m.n2, m.host_ms, m.ruff_ms, m.worker_ms, m.runs_ms, m.children
+        );
+    }
     let small_row = ("small stdlib sample (python.core.enumerate, 2 tests)".to_owned(), small_sb, small_un);
     for (name, sb, un) in std::iter::once(&small_row).chain(&mixes) {
         println!("| {name}: validated, sandboxed | {:.1} samples/s, {:.2} ms CPU/sample ({} samples) |", rate(sb), ms(sb), sb.samples);
@@ -181,12 +206,76 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// The many-pattern mix measured at two run sizes.
+struct Mix {
+    label: &'static str,
+    patterns: u64,
+    module_sets: u64,
+    runs_per_sample: f64,
+    n1: u64,
+    n2: u64,
+    marginal_ms: f64,
+    fixed_s: f64,
+    rate: f64,
+    host_ms: f64,
+    ruff_ms: f64,
+    worker_ms: f64,
+    runs_ms: f64,
+    children: f64,
+}
+
+/// `plse-bench validate` of the many-pattern mix at 84 and 420 samples (4 and 20 of each
+/// pattern), three times each, interleaved; medians of the process trees' CPU time.
+fn many_mix() -> Result<Vec<Mix>, String> {
+    let (n1, n2) = (84u64, 420u64);
+    let mut out = Vec::new();
+    for (label, extra) in [("snippets sharing a child", None), ("a child per run", Some("--one-child-per-run"))] {
+        let (mut c1, mut c2, mut last) = (Vec::new(), Vec::new(), String::new());
+        for _ in 0..3 {
+            for (n, cpu) in [(n1, &mut c1), (n2, &mut c2)] {
+                let n = n.to_string();
+                let mut args = vec!["validate", "--samples", n.as_str()];
+                args.extend(extra);
+                let (_, secs, _, text) = bench(&args)?;
+                cpu.push(secs);
+                last = text;
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (m1, m2) = (median(&mut c1), median(&mut c2));
+        let marginal = (m2 - m1) / (n2 - n1) as f64;
+        let field = |k: &str| json_field(&last, k);
+        out.push(Mix {
+            label,
+            patterns: field("patterns") as u64,
+            module_sets: field("module_sets") as u64,
+            runs_per_sample: field("runs") / n2 as f64,
+            n1,
+            n2,
+            marginal_ms: marginal * 1e3,
+            fixed_s: m1 - marginal * n1 as f64,
+            rate: field("samples_per_second"),
+            host_ms: field("host_ms_per_sample"),
+            ruff_ms: field("ruff_ms_per_sample"),
+            worker_ms: field("worker_ms_per_sample"),
+            runs_ms: field("runs_ms_per_sample"),
+            children: field("children_per_sample"),
+        });
+    }
+    Ok(out)
+}
+
 /// Wall seconds of one run as one process and as two shards running at once (plus their merge).
 struct Scaling {
     rows: u64,
     one: f64,
     two: f64,
     merge: f64,
+    /// The one-process run's start-up: process start to the first validated sample (seconds).
+    startup: f64,
 }
 
 /// `rows` rows (seed 1, no release, no decontamination: generation alone) as one `generate`
@@ -200,7 +289,11 @@ fn scaling(rows: u64) -> Result<Scaling, String> {
     let one_out = dir.join("one").to_string_lossy().into_owned();
     let mut args = vec!["generate", "--out", one_out.as_str()];
     args.extend(common);
-    let (one, _, _, _) = timed(&args)?;
+    let (one, _, _, text) = timed(&args)?;
+    let startup = text
+        .lines()
+        .find_map(|l| l.strip_prefix("start-up: ").and_then(|r| r.split('s').next()).and_then(|n| n.parse().ok()))
+        .unwrap_or(f64::NAN);
     let two_out = dir.join("two").to_string_lossy().into_owned();
     let bin = crate::target_dir().join("release").join("plse-batch");
     let start = Instant::now();
@@ -225,7 +318,7 @@ fn scaling(rows: u64) -> Result<Scaling, String> {
     }
     let two = start.elapsed().as_secs_f64();
     let (merge, _, _, _) = timed(&["merge", "--no-release", two_out.as_str()])?;
-    Ok(Scaling { rows, one, two, merge })
+    Ok(Scaling { rows, one, two, merge, startup })
 }
 
 /// The library's pattern files by tier, from `plse-batch list --json`.

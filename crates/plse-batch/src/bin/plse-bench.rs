@@ -40,6 +40,9 @@ enum BenchCommand {
     Shards(BenchArgs),
     /// `plse-batch merge --no-release` of the run `shards --dir DIR` left, in this process.
     Merge(BenchArgs),
+    /// Validation of `--samples` samples of a pattern mix, in batches as `generate` makes them,
+    /// with where the CPU time went (host, ruff, workers, their runs).
+    Validate(ValidateArgs),
     /// Internal: the sandbox launcher (`fork` starts workers from this binary).
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker(plse_batch::validation::sandbox::launch::LaunchArgs),
@@ -67,7 +70,49 @@ struct BenchArgs {
     library: plse_batch::cli::LibraryArgs,
 }
 
+/// Arguments of `validate`.
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// Samples: sample 0 of seeds 0, 1, ... of each pattern of the mix, round robin.
+    #[arg(long, default_value_t = 256)]
+    samples: u64,
+    /// The patterns (ids; repeatable). Default: the many-pattern stdlib mix ([`MANY_MIX`]).
+    #[arg(long = "pattern", value_name = "ID")]
+    pattern_ids: Vec<String>,
+    #[command(flatten)]
+    library: plse_batch::cli::LibraryArgs,
+    #[command(flatten)]
+    exec: plse_batch::cli::ExecArgs,
+}
+
+/// The many-pattern stdlib mix: 21 core patterns (8 paired, with their defect-shown runs),
+/// 2-4 test snippets each, 19 different sets of modules they import.
+const MANY_MIX: &[&str] = &[
+    "python.anti.assert_for_input_validation",
+    "python.anti.float_equality",
+    "python.anti.mutable_default_argument",
+    "python.anti.zip_silent_truncation",
+    "python.anti.late_binding_closures",
+    "python.anti.generator_consumed_twice",
+    "python.anti.is_for_value_comparison",
+    "python.anti.inplace_method_return_value",
+    "python.core.enumerate",
+    "python.stdlib.memoization_lru_cache",
+    "python.core.comprehensions",
+    "python.iteration.sorting_key_functions",
+    "python.formats.struct_binary_records",
+    "python.text.report_formatting",
+    "python.formats.decimal_money",
+    "python.text.regex_named_groups",
+    "python.datamodel.container_protocol",
+    "python.datamodel.value_objects_total_ordering",
+    "python.typing.typeddict_payloads",
+    "python.formats.datetime_zoneinfo",
+    "python.tradeoffs.set_vs_list_membership",
+];
+
 fn main() {
+    plse_batch::process_start();
     let result = match &Bench::parse().command {
         BenchCommand::Render(a) => render(a),
         BenchCommand::Memory(a) => memory(a),
@@ -75,6 +120,7 @@ fn main() {
         BenchCommand::Fork(a) => fork(a).map(|v| println!("{v}")),
         BenchCommand::Shards(a) => shards(a),
         BenchCommand::Merge(a) => merge(a),
+        BenchCommand::Validate(a) => validate(a),
         BenchCommand::SandboxWorker(a) => match launch::run(a) {
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),
@@ -290,7 +336,7 @@ fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
     let mode = if args.unsafe_no_sandbox { Mode::Unconfined } else { Mode::Sandboxed };
     let env = plse_batch::validation::pyenv::PyEnv { dir: plse_batch::validation::pyenv::default_dir() };
     // Memory 0: the family's own default, as in a real run.
-    let shared = Shared::new(env, mode, Limits { memory_bytes: 0, ..Limits::default() })?;
+    let shared = Shared::new(env, mode, Limits { memory_bytes: 0, ..Limits::default() }, Vec::new())?;
     let mut exec = shared.executor();
     let source: String = args.requires.iter().map(|m| format!("import {m}\nassert {m}.__name__ == {m:?}\n")).collect();
     let run = Run {
@@ -304,7 +350,10 @@ fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
     };
     let once = |exec: &mut plse_batch::validation::sandbox::pool::Executor| -> Result<(f64, plse_check::RunResult)> {
         let t = Instant::now();
-        let r = exec.run(&args.requires, &[], std::slice::from_ref(&run))?.pop().ok_or_else(|| anyhow::anyhow!("no result"))?;
+        let r = exec
+            .run(&args.requires, &[], std::slice::from_ref(&run), Default::default())?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no result"))?;
         anyhow::ensure!(r.ok, "the no-op sample failed: {}", r.stderr);
         Ok((t.elapsed().as_secs_f64() * 1e3, r))
     };
@@ -333,4 +382,74 @@ fn fork(args: &BenchArgs) -> Result<serde_json::Value> {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// CPU time of this process (all threads), ms.
+fn self_cpu_ms() -> Result<f64> {
+    let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
+    let (a, b) = (u.user_time(), u.system_time());
+    Ok((a.tv_sec() + b.tv_sec()) as f64 * 1e3 + (a.tv_usec() + b.tv_usec()) as f64 / 1e3)
+}
+
+/// Validates `--samples` samples of the mix in batches of 64 (as `generate` does) and says
+/// where the CPU time went: this process (the host: plans, requests, verdicts), ruff, the
+/// workers themselves (start-up, imports, compiles, forks) and their runs (the forked
+/// children), and the rest (the sandbox launchers). One JSON line.
+fn validate(args: &ValidateArgs) -> Result<()> {
+    use plse_batch::validation::exec::{Context, children_cpu_ms};
+    let started = Instant::now();
+    let lib = {
+        let root = &args.library.patterns;
+        load_library(root, &pattern_files(root)?)?
+    };
+    let ids: Vec<&str> =
+        if args.pattern_ids.is_empty() { MANY_MIX.to_vec() } else { args.pattern_ids.iter().map(String::as_str).collect() };
+    let mut mix = Vec::new();
+    for id in &ids {
+        let (e, p) = lib.patterns().find(|(_, p)| p.pattern_id == *id).ok_or_else(|| anyhow::anyhow!("no pattern {id}"))?;
+        mix.push((p, Prepared::new(p, &e.category)?));
+    }
+    let module_sets: std::collections::BTreeSet<Vec<String>> = mix.iter().map(|(p, _)| plse_render::imports::pattern_modules(p)).collect();
+    let none = Overrides::none();
+    let samples: Vec<(&plse_schema::Pattern, plse_render::Sample)> = (0..args.samples)
+        .map(|i| {
+            let (p, prepared) = &mix[(i % mix.len() as u64) as usize];
+            prepared.render(i / mix.len() as u64, 0, &none).map(|s| (*p, s))
+        })
+        .collect::<Result<_, _>>()?;
+    let runs: usize = samples.iter().map(|(p, s)| plse_check::plan(p, s).all_runs().count()).sum();
+    let ctx = Context::new(&args.exec, mix.iter().map(|(p, _)| *p))?;
+    let (host0, children0, wall0) = (self_cpu_ms()?, children_cpu_ms(), Instant::now());
+    let mut ok = 0;
+    let mut first_batch_s = None;
+    for batch in samples.chunks(64) {
+        let refs: Vec<(&plse_schema::Pattern, &plse_render::Sample)> = batch.iter().map(|(p, s)| (*p, s)).collect();
+        ok += ctx.validate_all(&refs)?.iter().filter(|v| v.ok).count();
+        first_batch_s.get_or_insert(started.elapsed().as_secs_f64());
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let first_verdict_s = ctx.first_verdict().map(|t| t.duration_since(plse_batch::process_start()).as_secs_f64());
+    let host_ms = self_cpu_ms()? - host0;
+    let stats = ctx.stats();
+    drop(ctx); // ends the workers: their CPU time and their launchers' now count as reaped
+    let children_ms = children_cpu_ms() - children0;
+    let n = args.samples.max(1) as f64;
+    let per = |ms: f64| ms / n;
+    let other = children_ms - stats.ruff.cpu_ms - stats.workers.worker_ms - stats.workers.runs_ms;
+    println!(
+        "{}",
+        json!({
+            "patterns": mix.len(), "module_sets": module_sets.len(), "samples": args.samples, "ok": ok, "runs": runs,
+            "worker_starts": stats.worker_starts, "ruff_processes": stats.ruff.processes,
+            "wall_seconds": wall, "samples_per_second": n / wall, "first_batch_seconds": first_batch_s,
+            "first_verdict_seconds": first_verdict_s,
+            "cpu_ms": host_ms + children_ms, "cpu_ms_per_sample": per(host_ms + children_ms),
+            "host_ms_per_sample": per(host_ms), "ruff_ms_per_sample": per(stats.ruff.cpu_ms),
+            "worker_ms_per_sample": per(stats.workers.worker_ms), "runs_ms_per_sample": per(stats.workers.runs_ms),
+            "other_ms_per_sample": per(other),
+            "children_per_sample": stats.requests.children as f64 / n, "grouped_runs": stats.requests.grouped,
+            "groups_given_back": stats.requests.again, "group_ended_by": stats.requests.dirty,
+        })
+    );
+    Ok(())
 }

@@ -314,10 +314,12 @@ fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
     let root = &args.library.patterns;
     let lib = load_library(root, &pattern_files(root)?)?;
     let plan = plan(args, &lib, part.shard, part.base)?;
+    // First the sandbox: its workers start in the background while the store opens and the
+    // first batch is drawn and linted.
+    let ctx = crate::validation::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
     let mut store = open_store(args, &plan, &lib)?;
     let benchmarks = crate::commands::export::benchmarks(&args.release.decontaminate, args.exec.venv.as_deref())?;
     let decon = plse_release::decontam::index(&benchmarks, args.release.ngram as usize)?;
-    let ctx = crate::validation::exec::Context::new(&args.exec, plan.sources.iter().map(|s| s.pattern))?;
     let mut state = resume(args, &plan, &store, part.prior)?;
     let progress = Progress::new(plan.count, store.accepted_count()?);
     let started = Instant::now();
@@ -345,6 +347,9 @@ fn run_with(args: &GenerateArgs, part: Part) -> Result<i32> {
         };
         let candidates = draw_batch(args, &plan, &state, &decon, &batch);
         let verdicts = validate_batch(&ctx, &plan, &candidates)?;
+        if let Some(t) = ctx.first_verdict() {
+            let _ = STARTUP.set(t.duration_since(crate::process_start()));
+        }
         let mut records = accept(args, &plan, &mut state, candidates, verdicts, total)?;
         if let Some(r) = &mut rephraser {
             r.apply(records.accepted.iter_mut().map(|a| &mut a.row))?;
@@ -405,7 +410,7 @@ fn plan<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, shard: Shard, ba
 }
 
 fn sources<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, targets: &BTreeMap<String, u64>) -> Result<Vec<Source<'a>>> {
-    let mut sources = Vec::new();
+    let mut usable = Vec::new();
     let mut left_out = Vec::new();
     let allowed: Vec<Tier> = args.tiers.iter().flat_map(|t| t.expand()).collect();
     let mut needs_tier: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -420,9 +425,20 @@ fn sources<'a>(args: &GenerateArgs, lib: &'a plse_schema::Library, targets: &BTr
             continue;
         }
         let bucket = if targets.contains_key(&e.category) { e.category.clone() } else { REST.to_owned() };
-        let prepared = Prepared::new(p, &e.category).map_err(|e| anyhow::anyhow!("{e}"))?;
-        sources.push(Source { pattern: p, category: e.category.clone(), prepared, bucket });
+        usable.push((p, e, bucket));
     }
+    // Compiling every pattern's templates is most of a run's start-up after loading: in
+    // parallel, in library order.
+    let sources: Vec<Source<'a>> = {
+        use rayon::prelude::*;
+        usable
+            .into_par_iter()
+            .map(|(p, e, bucket)| {
+                let prepared = Prepared::new(p, &e.category).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(Source { pattern: p, category: e.category.clone(), prepared, bucket })
+            })
+            .collect::<Result<_>>()?
+    };
     if !left_out.is_empty() {
         eprintln!("note: --tasks {} gives {} pattern(s) no task; left out: {}", args.tasks.spec(), left_out.len(), left_out.join(", "));
     }
@@ -523,6 +539,10 @@ fn resume(args: &GenerateArgs, plan: &Plan<'_>, store: &Store, prior: Option<Tas
     }
     Ok(State { dedup, cursors, accepted_in, rejected: 0 })
 }
+
+/// Process start to the first sample's verdict, for the summary (the run's fixed cost: loading
+/// and compiling the library, the store, the first batch's draw, ruff and worker start-up).
+static STARTUP: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
 /// Fixed, not derived from --jobs: the schedule (and so the dataset) must not depend on it.
 const BATCH_SIZE: usize = 64;
@@ -911,6 +931,9 @@ fn print_summary(store: &Store, sources: &[Source<'_>], state: &State, elapsed: 
         }
     }
     println!("time: {:.1}s", elapsed.as_secs_f64());
+    if let Some(t) = STARTUP.get() {
+        println!("start-up: {:.2}s to the first validated sample", t.as_secs_f64());
+    }
     Ok(())
 }
 

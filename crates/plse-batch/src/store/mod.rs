@@ -162,8 +162,10 @@ impl Store {
                 dir.join(DB_FILE).display()
             );
         }
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        // One transaction (one sync of the WAL) for the whole schema, not one per statement.
+        conn.execute_batch(&format!(
+            "BEGIN;
+             CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS samples (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, pattern_id TEXT NOT NULL, category TEXT NOT NULL, task TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL, row TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS preferences (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, row TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS rejects (seq INTEGER PRIMARY KEY, pattern_id TEXT NOT NULL, idx INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, record TEXT NOT NULL);
@@ -171,9 +173,10 @@ impl Store {
              CREATE TABLE IF NOT EXISTS stages (pattern_id TEXT NOT NULL, stage TEXT NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, ms REAL NOT NULL DEFAULT 0, PRIMARY KEY (pattern_id, stage));
              CREATE TABLE IF NOT EXISTS library (path TEXT PRIMARY KEY, pattern_id TEXT NOT NULL, version TEXT NOT NULL, category TEXT NOT NULL, sha256 TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS llm_cache (key TEXT PRIMARY KEY, request TEXT NOT NULL, response TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS exchanges (seq INTEGER PRIMARY KEY, scene TEXT NOT NULL, idx INTEGER NOT NULL, record TEXT NOT NULL);",
-        )?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+             CREATE TABLE IF NOT EXISTS exchanges (seq INTEGER PRIMARY KEY, scene TEXT NOT NULL, idx INTEGER NOT NULL, record TEXT NOT NULL);
+             PRAGMA user_version = {SCHEMA_VERSION};
+             COMMIT;",
+        ))?;
         Ok(Self { conn })
     }
 

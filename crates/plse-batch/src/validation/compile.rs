@@ -11,7 +11,7 @@ use plse_check::{Run, RunKind};
 
 use crate::validation::pyenv::{PyEnv, Tier, default_dir, setup};
 use crate::validation::sandbox::pool::{Executor, Shared};
-use crate::validation::sandbox::worker::{Limits, Mode};
+use crate::validation::sandbox::worker::{Continuity, Limits, Mode};
 
 /// Compiles Python sources in a sandboxed worker.
 pub struct Compiler {
@@ -41,7 +41,7 @@ impl Compiler {
                 Mode::Sandboxed
             };
             let limits = Limits { timeout: Duration::from_secs(10), cpu_seconds: 10, memory_bytes: 0, ..Limits::default() };
-            self.executor = Some(Shared::new(env, mode, limits)?.executor());
+            self.executor = Some(Shared::new(env, mode, limits, Vec::new())?.executor());
         }
         Ok(self.executor.as_mut().unwrap_or_else(|| unreachable!()))
     }
@@ -65,7 +65,7 @@ impl Compiler {
                 expect_failure: false,
             })
             .collect();
-        let results = self.executor()?.run(&[], &[], &runs)?;
+        let results = self.executor()?.run(&[], &[], &runs, Continuity::default())?;
         Ok(sources
             .iter()
             .enumerate()

@@ -31,7 +31,13 @@ pub fn lint(ruff: &Path, codes: &[&str]) -> Result<Vec<Vec<Finding>>> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
-    let dir = tempfile::tempdir().context("temp dir for ruff")?;
+    // A batch is a hundred small files written and deleted at once: in memory where the
+    // machine has a tmpfs for it, rather than on a journaled disk.
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = match tempfile::Builder::new().prefix("plse-ruff-").tempdir_in(shm) {
+        Ok(d) => d,
+        Err(_) => tempfile::tempdir().context("temp dir for ruff")?,
+    };
     let config = dir.path().join("ruff.toml");
     std::fs::write(&config, RUFF_TOML)?;
     let src = dir.path().join("src");

@@ -1,15 +1,17 @@
 //! The validation of one sample as `plse-batch` makes it: the check plan of `plse-check`
 //! executed in sandboxed workers, timed, with the host-side stages (ruff's findings, computed
-//! in a batch beforehand, or the artifact validator of the kind) in front of each side's runs.
+//! for the whole batch while the runs are made, or the artifact validator of the kind) in
+//! front of each side's run stages.
 
 use std::time::Instant;
 
 use plse_check::verdict::{self, StageName};
-use plse_check::{Plan, SidePlan, Stage, Verdict};
+use plse_check::{Plan, RunResult, SidePlan, Stage, Verdict};
 use plse_dataset::Finding;
 use plse_schema::ArtifactKind;
 
 use crate::validation::sandbox::pool::Executor;
+use crate::validation::sandbox::worker::Continuity;
 
 /// Settings of the pipeline for one pattern.
 pub struct Settings<'a> {
@@ -23,39 +25,37 @@ fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// Validates a sample by its check plan, given each side's lint findings (same order as
-/// [`Plan::sides`]), computed in a batch beforehand.
-pub fn validate(plan: &Plan, lint: Vec<Vec<Finding>>, lint_ms: f64, exec: &mut Executor, settings: &Settings) -> Verdict {
+/// Validates a sample by its check plan. `lint` gives each side's lint findings (same order as
+/// [`Plan::sides`]) and ruff's mean time per file: it is called after the sides' runs, so ruff
+/// may still be linting the batch while they are made.
+pub fn validate(plan: &Plan, lint: impl FnOnce() -> (Vec<Vec<Finding>>, f64), exec: &mut Executor, settings: &Settings) -> Verdict {
+    // The sample's requests in order (sides, then the defect-shown runs): one child may serve
+    // them all while each run leaves it clean.
+    let runs: Vec<(anyhow::Result<Vec<RunResult>>, f64)> = plan
+        .sides
+        .iter()
+        .enumerate()
+        .map(|(i, side)| {
+            let sample = Continuity { continues: i > 0, more: i + 1 < plan.sides.len() || !plan.defect.is_empty() };
+            let t = Instant::now();
+            (exec.run(&settings.modules, &plan.files(side), &side.runs, sample), ms(t))
+        })
+        .collect();
+    let (lint, lint_ms) = lint();
     let mut stages = vec![Stage::new(StageName::Render, None, true, 0.0, "")];
     let mut findings = Vec::new();
-    for (side, lint) in plan.sides.iter().zip(lint) {
-        let side_findings = check_side(plan, side, lint, lint_ms, exec, settings, &mut stages);
+    for ((side, lint), (results, run_ms)) in plan.sides.iter().zip(lint.into_iter().chain(std::iter::repeat_with(Vec::new))).zip(runs) {
+        let mut side_findings = host_stage(plan, side, lint, lint_ms, settings, &mut stages);
+        match results {
+            Err(e) => stages.push(verdict::not_executed(side.tag, run_ms, format!("{e:#}"))),
+            Ok(results) => stages.extend(verdict::run_stages(plan, side, &mut side_findings, &results)),
+        }
         findings.push((side.label.to_owned(), side_findings));
     }
     if !plan.defect.is_empty() && stages.iter().all(|s| s.ok) {
         stages.push(defect_shown(plan, exec, settings));
     }
     Verdict::new(stages, findings)
-}
-
-/// One side: its host-side stage, then its runs in a worker. Returns the side's findings
-/// (ruff's or the validator's, plus the security scan's).
-fn check_side(
-    plan: &Plan,
-    side: &SidePlan,
-    lint: Vec<Finding>,
-    lint_ms: f64,
-    exec: &mut Executor,
-    settings: &Settings,
-    stages: &mut Vec<Stage>,
-) -> Vec<Finding> {
-    let mut findings = host_stage(plan, side, lint, lint_ms, settings, stages);
-    let t = Instant::now();
-    match exec.run(&settings.modules, &plan.files(side), &side.runs) {
-        Err(e) => stages.push(verdict::not_executed(side.tag, ms(t), format!("{e:#}"))),
-        Ok(results) => stages.extend(verdict::run_stages(plan, side, &mut findings, &results)),
-    }
-    findings
 }
 
 /// The lint stage (Python, when the pattern asks for it) or the artifact validator of the
@@ -84,7 +84,7 @@ fn host_stage(
 /// detect the defect the lesson is about.
 fn defect_shown(plan: &Plan, exec: &mut Executor, settings: &Settings) -> Stage {
     let t = Instant::now();
-    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect) {
+    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect, Continuity { continues: true, more: false }) {
         Ok(results) => verdict::defect_stage(&results, ms(t)),
         Err(e) => verdict::defect_not_executed(ms(t), format!("{e:#}")),
     }

@@ -39,3 +39,7 @@ pub const WORKER_PY: &str = include_str!("../../../python/worker.py");
 
 /// The static security scan the worker runs on each sample's code (imported by the worker).
 pub const SECURITY_SCAN_PY: &str = include_str!("../../../python/security_scan.py");
+
+/// What a run can leave behind for the next: the checks that let consecutive runs share a child
+/// (imported by the worker).
+pub const RUN_STATE_PY: &str = include_str!("../../../python/run_state.py");

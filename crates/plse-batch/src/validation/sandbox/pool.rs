@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::{Context, Result, bail};
 use nix::libc;
 
-use super::worker::{Limits, Mode, Spec, Worker};
+use super::worker::{Continuity, Limits, Mode, RequestStats, Spec, Worker, WorkerCpu};
 use crate::validation::pyenv::{PyEnv, Tier};
 use plse_check::{Run, RunResult};
 
@@ -28,7 +28,9 @@ impl Shared {
     /// the sandbox with per-slot uids. Sandboxed without root: the rootless sandbox (a user
     /// namespace), after a probe that builds one; when the kernel forbids it, an error that
     /// names the knob in the way and the ways on.
-    pub fn new(env: PyEnv, mode: Mode, limits: Limits) -> Result<Self> {
+    /// `stdlib`: the standard-library modules every worker imports before it forks
+    /// ([`stdlib_preload`] of the run's patterns).
+    pub fn new(env: PyEnv, mode: Mode, limits: Limits, stdlib: Vec<String>) -> Result<Self> {
         // Orphans of killed workers come back to us instead of the machine's init (which may
         // never reap them), so `Worker::kill` can reap them.
         nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
@@ -37,12 +39,21 @@ impl Shared {
         if rootless {
             probe_rootless(&env.dir, &script)?;
         }
-        Ok(Self { spec: Arc::new(Spec { env, worker_script: script, mode, rootless, limits }), next_slot: Arc::new(AtomicU32::new(0)) })
+        Ok(Self {
+            spec: Arc::new(Spec { env, worker_script: script, mode, rootless, limits, stdlib }),
+            next_slot: Arc::new(AtomicU32::new(0)),
+        })
     }
 
     /// A fresh executor for one thread.
     pub fn executor(&self) -> Executor {
-        Executor { shared: self.clone(), workers: HashMap::new() }
+        Executor {
+            shared: self.clone(),
+            workers: HashMap::new(),
+            retired: WorkerCpu::default(),
+            retired_stats: RequestStats::default(),
+            spawned: 0,
+        }
     }
 
     /// Whether workers run in the rootless sandbox (user namespace, the caller's uid).
@@ -199,8 +210,12 @@ fn install_worker_script(venv: &Path) -> Result<PathBuf> {
 
 fn install_in(base: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let files =
-        [("worker.py", super::WORKER_PY), ("security_scan.py", super::SECURITY_SCAN_PY), ("harness_core.py", plse_check::HARNESS_CORE_PY)];
+    let files = [
+        ("worker.py", super::WORKER_PY),
+        ("security_scan.py", super::SECURITY_SCAN_PY),
+        ("run_state.py", super::RUN_STATE_PY),
+        ("harness_core.py", plse_check::HARNESS_CORE_PY),
+    ];
     let both: String = files.iter().map(|(_, text)| *text).collect();
     let dir = base.join(plse_sampling::rng::hex_digest(both.as_bytes(), 12));
     let same = |name: &str, text: &str| std::fs::read(dir.join(name)).is_ok_and(|b| b == text.as_bytes());
@@ -227,6 +242,12 @@ fn install_in(base: &Path) -> Result<PathBuf> {
 pub struct Executor {
     shared: Shared,
     workers: HashMap<String, Worker>,
+    /// CPU time of the workers this executor discarded.
+    retired: WorkerCpu,
+    /// Their request counts.
+    retired_stats: RequestStats,
+    /// Workers started.
+    spawned: u32,
 }
 
 /// Modules a family's worker imports before serving, when they are installed: the heavy
@@ -292,6 +313,146 @@ pub fn family(modules: &[String]) -> (String, Tier, Vec<String>) {
     (key, tier, preload)
 }
 
+/// Standard-library modules a worker may import before it forks, in this order: those that
+/// pattern tests commonly use and whose import has no effect beyond the module itself. A
+/// fresh child importing `asyncio` spends about 26 ms on it, `typing` 3.6 ms, `pathlib` 5.9 ms;
+/// imported once in the worker they cost nothing per run. But each module the worker holds makes
+/// every fork and exit dearer (more pages to copy and tear down; `threading`, `random` and
+/// `logging` also add work after each fork), so a run preloads only what its patterns import.
+pub const STDLIB_PRELOAD: &[&str] = &[
+    "abc",
+    "argparse",
+    "array",
+    "ast",
+    "base64",
+    "binascii",
+    "bisect",
+    "calendar",
+    "collections",
+    "collections.abc",
+    "contextlib",
+    "contextvars",
+    "copy",
+    "csv",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "difflib",
+    "enum",
+    "errno",
+    "fnmatch",
+    "fractions",
+    "functools",
+    "glob",
+    "gzip",
+    "hashlib",
+    "heapq",
+    "hmac",
+    "html",
+    "inspect",
+    "io",
+    "ipaddress",
+    "itertools",
+    "json",
+    "locale",
+    "math",
+    "numbers",
+    "operator",
+    "pathlib",
+    "pickle",
+    "pprint",
+    "re",
+    "shlex",
+    "shutil",
+    "sqlite3",
+    "string",
+    "struct",
+    "textwrap",
+    "timeit",
+    "tracemalloc",
+    "types",
+    "typing",
+    "unicodedata",
+    "urllib.parse",
+    "uuid",
+    "weakref",
+    "zipfile",
+    "zlib",
+    "zoneinfo",
+    // These start or prepare thread machinery (an after-fork hook in every child), so they
+    // come last and only when used.
+    "threading",
+    "random",
+    "statistics",
+    "secrets",
+    "tempfile",
+    "queue",
+    "logging",
+    "logging.handlers",
+    "logging.config",
+    "selectors",
+    "socket",
+    "subprocess",
+    "concurrent.futures",
+    "asyncio",
+    "unittest.mock",
+];
+
+/// The modules of [`STDLIB_PRELOAD`] that `texts` (pattern templates: code, `requires`, test
+/// snippets) import, in the table's order. `import a.b` names `a` and `a.b`; `from a.b import
+/// c, d` names `a`, `a.b`, `a.b.c` and `a.b.d` (`c` may be a submodule).
+pub fn stdlib_preload<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut named = std::collections::HashSet::new();
+    for text in texts {
+        for line in text.lines() {
+            let t = line.trim_start();
+            let (modules, names): (Vec<&str>, Vec<&str>) = if let Some(rest) = t.strip_prefix("import ") {
+                (rest.split(',').filter_map(|p| p.split_whitespace().next()).collect(), Vec::new())
+            } else if let Some(rest) = t.strip_prefix("from ") {
+                let mut words = rest.split_whitespace();
+                let module = words.next().unwrap_or("");
+                let names = match (words.next(), rest.split_once(" import ")) {
+                    (Some("import"), Some((_, list))) => list
+                        .trim_matches(|c: char| c == '(' || c == ')' || c.is_whitespace())
+                        .split(',')
+                        .filter_map(|p| p.split_whitespace().next())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (vec![module], names)
+            } else {
+                continue;
+            };
+            for m in modules {
+                let mut prefix = String::new();
+                for part in m.split('.') {
+                    if !prefix.is_empty() {
+                        prefix.push('.');
+                    }
+                    prefix.push_str(part);
+                    named.insert(prefix.clone());
+                }
+                for n in &names {
+                    named.insert(format!("{m}.{n}"));
+                }
+            }
+        }
+    }
+    STDLIB_PRELOAD.iter().filter(|m| named.contains(**m)).map(|m| (*m).to_owned()).collect()
+}
+
+/// The template texts of `pattern` that may import modules: code, `requires`, test snippets.
+pub fn pattern_import_texts(pattern: &plse_schema::Pattern) -> Vec<&str> {
+    let mut texts: Vec<&str> = pattern.requires.iter().map(String::as_str).collect();
+    texts.extend(pattern.requires_templates.iter().map(|t| t.text.as_str()));
+    match &pattern.code {
+        plse_schema::CodeSource::Template(t) => texts.push(&t.text),
+        plse_schema::CodeSource::Components(c) => texts.extend(c.parts.iter().map(|t| t.text.as_str())),
+    }
+    texts.extend(pattern.validation.unit_test_snippets.iter().map(|t| t.text.as_str()));
+    texts
+}
+
 /// Address space a run of `tier` gets when `--memory-mb` is not given: torch maps about 3.5 GiB
 /// on import alone; BLAS-backed science code needs more than plain Python.
 pub fn default_memory_bytes(tier: Tier) -> u64 {
@@ -305,25 +466,65 @@ pub fn default_memory_bytes(tier: Tier) -> u64 {
 impl Executor {
     /// Runs `runs` in the worker of the family of `modules`. A worker that hangs or dies is
     /// discarded (and killed); the error says so and the next call starts a fresh one.
-    pub fn run(&mut self, modules: &[String], files: &[(String, String)], runs: &[Run]) -> Result<Vec<RunResult>> {
-        let (key, tier, preload) = family(modules);
-        if !self.workers.contains_key(&key) {
-            let slot = self.shared.next_slot.fetch_add(1, Ordering::Relaxed);
-            let worker = Worker::spawn(&self.shared.spec, slot, &preload)?;
-            self.workers.insert(key.clone(), worker);
-        }
+    /// `sample`: where the request stands among its sample's requests.
+    pub fn run(&mut self, modules: &[String], files: &[(String, String)], runs: &[Run], sample: Continuity) -> Result<Vec<RunResult>> {
+        let (key, tier) = self.warm(modules)?;
         let mut limits = self.shared.spec.limits.clone();
         if limits.memory_bytes == 0 {
             limits.memory_bytes = default_memory_bytes(tier);
         }
         let Some(worker) = self.workers.get_mut(&key) else { bail!("worker vanished") };
-        match worker.request(files, runs, &limits) {
+        match worker.request(files, runs, &limits, sample) {
             Ok(r) => Ok(r),
             Err(e) => {
-                self.workers.remove(&key);
+                if let Some(w) = self.workers.remove(&key) {
+                    self.retired += w.cpu();
+                    self.retired_stats += w.stats();
+                }
                 Err(e.context("the sandbox worker was restarted"))
             }
         }
+    }
+
+    /// Starts the worker of the family of `modules` unless it runs; returns the family's key
+    /// and tier.
+    pub fn warm(&mut self, modules: &[String]) -> Result<(String, Tier)> {
+        let (key, tier, mut preload) = family(modules);
+        if !self.workers.contains_key(&key) {
+            let extra: Vec<String> = self
+                .shared
+                .spec
+                .stdlib
+                .iter()
+                .filter(|m| !preload.iter().any(|p| p.trim_end_matches('?') == m.as_str()))
+                .map(|m| format!("{m}?"))
+                .collect();
+            preload.extend(extra);
+            let slot = self.shared.next_slot.fetch_add(1, Ordering::Relaxed);
+            let worker = Worker::spawn(&self.shared.spec, slot, &preload)?;
+            self.spawned += 1;
+            self.workers.insert(key.clone(), worker);
+        }
+        Ok((key, tier))
+    }
+
+    /// CPU time its workers reported so far (as of their last response), and how many it
+    /// started.
+    pub fn cpu(&self) -> (WorkerCpu, u32) {
+        let mut total = self.retired;
+        for w in self.workers.values() {
+            total += w.cpu();
+        }
+        (total, self.spawned)
+    }
+
+    /// Its workers' request counts so far.
+    pub fn stats(&self) -> RequestStats {
+        let mut total = self.retired_stats.clone();
+        for w in self.workers.values() {
+            total += w.stats();
+        }
+        total
     }
 }
 
@@ -344,6 +545,19 @@ mod tests {
         assert_eq!((key.as_str(), tier), ("ml+pandas+lightning", Tier::Ml));
         assert!(preload.ends_with(&["pandas".to_owned(), "lightning".to_owned()]) && preload.contains(&"torch".to_owned()), "{preload:?}");
         assert_eq!(default_memory_bytes(Tier::Ml), 6 << 30);
+    }
+
+    #[test]
+    fn the_stdlib_preload_is_what_the_templates_import_in_table_order() {
+        let texts = [
+            "import asyncio\nfrom typing import Any\nimport json, os.path as p\n",
+            "{% if x %}from concurrent.futures import ThreadPoolExecutor, as_completed{% endif %}\n",
+            "from unittest import mock\nfrom urllib.parse import (\n    quote,\n)\nimport numpy as np\nfrom . import local\n",
+        ];
+        assert_eq!(stdlib_preload(texts), ["json", "typing", "urllib.parse", "asyncio", "unittest.mock"]);
+        // `{% if %}` before the import hides it: the scan is line-based, as pattern_modules is.
+        assert!(!stdlib_preload(["  import threading  # indented still counts"]).is_empty());
+        assert!(stdlib_preload(["x = 'import threading'"]).is_empty());
     }
 
     #[test]

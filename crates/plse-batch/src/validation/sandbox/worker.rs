@@ -30,6 +30,10 @@ pub struct Limits {
     pub scratch_bytes: u64,
     /// Processes and threads per worker uid.
     pub nproc: u64,
+    /// Consecutive Python runs of a request may share a forked child, each in a fresh
+    /// `__main__`, while each leaves nothing behind that the next could see (`python/run_state.py`);
+    /// off: a fresh child per run.
+    pub group_runs: bool,
 }
 
 impl Default for Limits {
@@ -41,6 +45,7 @@ impl Default for Limits {
             file_bytes: 16 << 20,
             scratch_bytes: 64 << 20,
             nproc: 128,
+            group_runs: true,
         }
     }
 }
@@ -76,6 +81,41 @@ struct Response {
     runs: Vec<RunResult>,
     #[serde(default)]
     error: Option<String>,
+    /// The worker's cumulative CPU time (ms): its own, and its reaped runs'.
+    #[serde(default)]
+    cpu_ms: Option<[f64; 2]>,
+    /// What the request took: children forked, runs made in a group after its first, runs
+    /// given back to a fresh child, and why groups ended early.
+    #[serde(default)]
+    stats: RequestStats,
+}
+
+/// Counts a worker reports per request (`stats` in its response).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct RequestStats {
+    /// Children forked for runs.
+    #[serde(default)]
+    pub children: u64,
+    /// Runs made in a group child after its first run.
+    #[serde(default)]
+    pub grouped: u64,
+    /// Groups whose remaining runs were given back to a fresh child.
+    #[serde(default)]
+    pub again: u64,
+    /// Why groups ended before their last run (what a run left behind), with counts.
+    #[serde(default)]
+    pub dirty: std::collections::BTreeMap<String, u64>,
+}
+
+impl std::ops::AddAssign<&RequestStats> for RequestStats {
+    fn add_assign(&mut self, o: &RequestStats) {
+        self.children += o.children;
+        self.grouped += o.grouped;
+        self.again += o.again;
+        for (k, v) in &o.dirty {
+            *self.dirty.entry(k.clone()).or_default() += v;
+        }
+    }
 }
 
 /// A live worker.
@@ -85,6 +125,35 @@ pub struct Worker {
     lines: Receiver<String>,
     scratch: Option<PathBuf>,
     next_id: u64,
+    cpu: WorkerCpu,
+    stats: RequestStats,
+}
+
+/// Where a request stands among the requests of one sample (its sides, then its defect-shown
+/// runs): the worker may keep the child that made a request's last runs, clean, for the next
+/// request of the same sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Continuity {
+    /// The previous request was of the same sample.
+    pub continues: bool,
+    /// A request of the same sample may follow.
+    pub more: bool,
+}
+
+/// CPU time a worker reported (cumulative, ms), for `plse-bench`'s breakdown.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WorkerCpu {
+    /// The worker process itself: its start-up and imports, requests, compiles, forks.
+    pub worker_ms: f64,
+    /// Its runs: the forked children (and what they started), reaped.
+    pub runs_ms: f64,
+}
+
+impl std::ops::AddAssign for WorkerCpu {
+    fn add_assign(&mut self, o: Self) {
+        self.worker_ms += o.worker_ms;
+        self.runs_ms += o.runs_ms;
+    }
 }
 
 /// Everything needed to start workers.
@@ -100,6 +169,9 @@ pub struct Spec {
     pub rootless: bool,
     /// Limits.
     pub limits: Limits,
+    /// Standard-library modules every worker imports before it forks (optional: a module the
+    /// interpreter lacks is skipped): those the run's patterns import ([`super::pool::stdlib_preload`]).
+    pub stdlib: Vec<String>,
 }
 
 /// Removes the scratch mount points that runs killed outright (SIGKILL, a lost node) left in
@@ -199,7 +271,8 @@ impl Worker {
                 }
             }
         });
-        let mut w = Self { child, stdin, lines, scratch: Some(scratch), next_id: 0 };
+        let mut w =
+            Self { child, stdin, lines, scratch: Some(scratch), next_id: 0, cpu: WorkerCpu::default(), stats: RequestStats::default() };
         let hello = w.recv(Duration::from_secs(120)).context("the worker did not start")?;
         let hello: Hello = serde_json::from_str(&hello).with_context(|| format!("bad hello from worker: {hello}"))?;
         if spec.mode == Mode::Sandboxed && (hello.uid == 0 || hello.pid != 1 || hello.caps != Some(0)) {
@@ -228,7 +301,7 @@ impl Worker {
 
     /// Runs `runs` with `files` in scratch. On a host-side timeout or a dead worker, returns
     /// an error and the worker must be discarded (`kill`).
-    pub fn request(&mut self, files: &[(String, String)], runs: &[Run], limits: &Limits) -> Result<Vec<RunResult>> {
+    pub fn request(&mut self, files: &[(String, String)], runs: &[Run], limits: &Limits, sample: Continuity) -> Result<Vec<RunResult>> {
         self.next_id += 1;
         let req = serde_json::json!({
             "id": self.next_id,
@@ -240,7 +313,10 @@ impl Worker {
                 "memory_bytes": limits.memory_bytes,
                 "file_bytes": limits.file_bytes,
                 "path": "/usr/local/bin:/usr/bin:/bin",
+                "group": limits.group_runs,
             },
+            "continues": sample.continues,
+            "more": sample.more,
         });
         writeln!(self.stdin, "{req}").context("writing to the worker")?;
         self.stdin.flush()?;
@@ -249,10 +325,24 @@ impl Worker {
         let backstop = limits.timeout * (runs.len() as u32 + 1) + Duration::from_secs(5);
         let line = self.recv(backstop)?;
         let resp: Response = serde_json::from_str(&line).with_context(|| format!("bad response: {line}"))?;
+        if let Some([worker_ms, runs_ms]) = resp.cpu_ms {
+            self.cpu = WorkerCpu { worker_ms, runs_ms };
+        }
+        self.stats += &resp.stats;
         if let Some(e) = resp.error {
             bail!("worker error: {e}");
         }
         Ok(resp.runs)
+    }
+
+    /// The CPU time the worker last reported (cumulative).
+    pub fn cpu(&self) -> WorkerCpu {
+        self.cpu
+    }
+
+    /// The counts of its requests so far.
+    pub fn stats(&self) -> &RequestStats {
+        &self.stats
     }
 
     /// Kills the worker's process group (the launcher and PID 1 of the namespace: the kernel
