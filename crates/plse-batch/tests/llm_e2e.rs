@@ -2,7 +2,7 @@
 //! serving Gemma 3 270M (Q4_K_M) on 127.0.0.1, both from the `llm` tier (`cargo xtask
 //! llm-e2e` sets it up and runs this). The model is a small base model, so this checks
 //! structure, not quality: the server answers every request, answers parse as the schema's
-//! JSON, every rejected item has a typed stage, every kept row cites real lines that its
+//! JSON, every rejected item has a typed stage, rows are kept and each cites real lines that its
 //! prompt shows, every answer is cached, and a rerun with the server stopped makes no call
 //! and writes the same bytes. Decoding is constrained to the answer's JSON Schema (`--response-format
 //! json-object`), as a user would run a small local model.
@@ -186,8 +186,7 @@ fn factory_over_a_small_repository_with_a_real_local_model() {
     let text = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
     let tail = &log[log.len().saturating_sub(3000)..];
-    // A 270M base model rarely writes an answer that passes the factory's checks (a question
-    // ending in `?`, an answer of 8 words or more, a trace of 4 or more): the run either
+    // A 270M base model often runs to the token limit or writes a thin answer: the run either
     // reaches its count or asks about every chunk and says how short it fell (exit 1).
     let short = o.status.code() == Some(1) && text.contains("reached ") && text.contains(" of 3 rows");
     assert!(o.status.success() || short, "{text}\n--- server log (tail) ---\n{tail}");
@@ -205,9 +204,12 @@ fn factory_over_a_small_repository_with_a_real_local_model() {
     // Constrained decoding works: most answers parse as the schema's JSON.
     let unparsed = rejects.iter().filter(|r| r["stage"] == "parse").count();
     assert!(unparsed * 2 <= raw.len(), "{unparsed} of {} answers did not parse:\n{text}", raw.len());
-    // The rows kept (if any) parse and cite real lines that their prompt shows.
+    // Rows are kept (the question's grammar leaves the model no way to write the whole object
+    // inside one string, which is what it did with a broader one), they parse, and they cite
+    // real lines that their prompt shows.
     let rows = lines(&out.join("training_dataset.jsonl"));
     eprintln!("llm-e2e: {} exchanges, {} rows kept, {} items rejected", raw.len(), rows.len(), rejects.len());
+    assert!(!rows.is_empty(), "no row kept:\n{text}");
     for row in &rows {
         let user = row["messages"][0]["content"].as_str().unwrap();
         assert!(!row["messages"][1]["content"].as_str().unwrap().trim().is_empty());

@@ -35,6 +35,10 @@ impl ResponseFormat {
     }
 }
 
+/// What a question's text may be (see [`qa`]). The bounds stay small: llama.cpp expands a
+/// bounded repetition into one grammar rule per repeat.
+pub const QUESTION_PATTERN: &str = "^[A-Za-z`][^\"\\\\\n]{8,400}[?]$";
+
 /// A non-empty string of at least `min` characters.
 fn text(min: usize) -> Value {
     json!({ "type": "string", "minLength": min })
@@ -47,8 +51,12 @@ pub fn qa(ctx: &QaContext, questions: usize) -> Value {
     let item = json!({
         "type": "object",
         "properties": {
-            // One line ending in a question mark.
-            "question": { "type": "string", "pattern": "^[^\n]{10,400}[?]$" },
+            // One line that starts with a word or a code span and ends in a question mark. The
+            // pattern is matched against the raw characters between the JSON quotes, so it
+            // leaves out `"` and `\\`: a grammar built from a broader class lets the model close
+            // the string early or write an escape JSON does not have (a small model then
+            // writes the whole object inside `question`).
+            "question": { "type": "string", "pattern": QUESTION_PATTERN },
             "thinking": text(20),
             "answer": text(40),
             "citations": { "type": "array", "minItems": 1, "maxItems": shown.len(), "items": { "enum": shown } },
@@ -91,4 +99,22 @@ pub fn design(files: &[String]) -> Value {
         },
         "required": ["title", "requirement", "thinking", "proposal", "rationale", "affected_files", "risks"],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_are_one_line_without_raw_quotes() {
+        let re = regex::Regex::new(QUESTION_PATTERN).unwrap_or_else(|e| panic!("{e}"));
+        for q in ["Why does `total` raise for a negative quantity?", "`unit_price` rounds down: when does that cost a cent?"] {
+            assert!(re.is_match(q), "{q}");
+        }
+        // A copied placeholder, a statement, two lines, and characters that would end the
+        // JSON string or start an escape inside the grammar's raw match.
+        for q in ["...?", "...", "Why does total raise", "Why does\ntotal raise?", "Why does \"total\" raise?", "Why does \\total raise?"] {
+            assert!(!re.is_match(q), "{q}");
+        }
+    }
 }
