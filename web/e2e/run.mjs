@@ -4,7 +4,8 @@
 // web/e2e/out/.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "./serve.mjs";
@@ -304,6 +305,29 @@ await step("permalink round-trips pattern, seed and overrides into a fresh brows
   assert.equal(await editorText(p2), text);
   await p2.screenshot({ path: join(out, "06-permalink.png"), fullPage: true });
   await fresh.close();
+});
+
+await step("`plse-batch render --permalink` opens a pull request's version of a pattern in a fresh browser", async () => {
+  // The pull request's library: one pattern changed (its instruction), as a PR would.
+  const pr = mkdtempSync(join(tmpdir(), "plse-pr-"));
+  const rel = "enumerate_instead_of_range_len.yaml";
+  const changed = pattern(rel).replace("Use enumerate rather than range(len(lines)).", "Number the lines with enumerate, not range(len(lines)).");
+  assert.notEqual(changed, pattern(rel));
+  mkdirSync(join(pr, "patterns"));
+  writeFileSync(join(pr, "patterns", rel), changed);
+  const cli = (...args) => execFileSync(batch, ["render", join(pr, "patterns", rel), "--patterns", join(pr, "patterns"), "--seed", "31", "--index", "2", ...args], { cwd: root, encoding: "utf8" }).trimEnd();
+  const prLink = cli("--permalink", site.url);
+  assert.ok(prLink.startsWith(`${site.url}#p1.`), prLink);
+  const fresh = await browser.newContext();
+  const p2 = await watchedPage(fresh, errors);
+  await openPlayground(p2, prLink);
+  assert.equal(await editorText(p2), changed);
+  assert.equal(await p2.textContent("[data-testid=out-row]"), cli("--row"));
+  assert.match(await p2.textContent("[data-testid=out-row]"), /Number the lines with enumerate/);
+  assert.equal(await p2.inputValue("[data-testid=seed]"), "31");
+  await p2.screenshot({ path: join(out, "06b-cli-permalink.png"), fullPage: true });
+  await fresh.close();
+  rmSync(pr, { recursive: true, force: true });
 });
 
 await step("a damaged or oversized permalink gives a clear message, not a blank page", async () => {

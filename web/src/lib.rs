@@ -15,7 +15,8 @@ pub mod engine;
 pub mod ffi;
 pub mod library;
 pub mod params;
-pub mod session;
+/// The session and its permalink form live in `plse-permalink`, shared with `plse-batch render --permalink`.
+pub use plse_permalink as session;
 pub mod state;
 
 pub use app::App;

@@ -646,6 +646,10 @@ pub struct RenderArgs {
     /// Print the preference pair of a paired pattern (TRL's prompt/chosen/rejected), as JSON.
     #[arg(long)]
     pub preference: bool,
+    /// Print a permalink that opens this file, seed, index and parameters in the playground
+    /// served at URL (the pattern's text travels in the link's fragment), instead of the sample.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["json", "row", "preference", "task", "tasks"])]
+    pub permalink: Option<String>,
 }
 
 /// `--task`.

@@ -252,3 +252,59 @@ fn a_fifty_megabyte_file_is_refused_without_reading_it() {
     assert!(err.contains("error[file-too-large]: file is 52428800 bytes; a pattern file may have at most 1048576"), "{err}");
     assert!(err.contains("huge.yaml:1:1"), "{err}");
 }
+
+#[test]
+fn render_prints_a_permalink_the_playground_opens() {
+    let file = "patterns/anti_patterns/bare_except_swallowing.yaml";
+    let out = plse(&[
+        "render",
+        file,
+        "--seed",
+        "7",
+        "--index",
+        "3",
+        "--param",
+        "is_anti_pattern=true",
+        "--permalink",
+        "http://127.0.0.1:8080/plse/",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let link = text.trim_end();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let (base, fragment) = link.split_once('#').unwrap();
+    assert_eq!(base, "http://127.0.0.1:8080/plse/");
+    let session = plse_permalink::Session::from_fragment(fragment).unwrap();
+    assert_eq!(session.name, "anti_patterns/bare_except_swallowing.yaml");
+    assert_eq!(session.category, "anti_patterns");
+    assert_eq!(session.text, std::fs::read_to_string(root().join(file)).unwrap());
+    assert_eq!((session.seed(), session.index()), (7, 3));
+    assert_eq!(session.params, ["is_anti_pattern=true"]);
+
+    // The same by pattern id; a file outside the library is named by its file name.
+    let by_id = plse(&[
+        "render",
+        "python.anti.bare_except_swallowing",
+        "--seed",
+        "7",
+        "--index",
+        "3",
+        "--param",
+        "is_anti_pattern=true",
+        "--permalink",
+        "http://127.0.0.1:8080/plse/",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture(dir.path(), "mine.yaml", file);
+    let outside = plse(&["render", dir.path().join("mine.yaml").to_str().unwrap(), "--permalink", "https://example.org/"]);
+    let outside = plse_permalink::Session::from_fragment(stdout(&outside).trim_end().split_once('#').unwrap().1).unwrap();
+    assert_eq!((outside.name.as_str(), outside.category.as_str()), ("mine.yaml", "best_practices"));
+    assert_eq!(stdout(&by_id), text, "{}", stderr(&by_id));
+
+    // Not a web address; combined with an output format.
+    let bad = plse(&["render", file, "--permalink", "example.org/plse"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("not an http:// or https:// URL"), "{}", stderr(&bad));
+    assert!(bad.stdout.is_empty());
+    assert_eq!(plse(&["render", file, "--row", "--permalink", "https://example.org/"]).status.code(), Some(2));
+}

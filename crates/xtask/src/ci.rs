@@ -19,6 +19,8 @@ const WASM_CRATES: &[&str] = &[
     "-p",
     "plse-check",
     "-p",
+    "plse-permalink",
+    "-p",
     "plse-wasm-probe",
     "-p",
     "plse-web",
@@ -62,6 +64,7 @@ pub fn run_all() -> Result<(), String> {
             Box::new(|| exec("cargo", &["run", "--quiet", "--locked", "-p", "plse-batch", "--", "lint", "--exec", "--capacity"])),
         ),
         ("catalogue up to date", Box::new(|| catalog(true))),
+        ("workflows (actionlint)", Box::new(crate::actionlint::run)),
         ("native/wasm byte-identity", Box::new(crate::wasm_check::check)),
         (
             "playground tools (trunk, wasm-bindgen, npm, wasm-opt, chromium)",

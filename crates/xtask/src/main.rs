@@ -11,7 +11,9 @@
 //! - `e2e` — the playground's end-to-end tests in headless Chromium.
 //! - `budgets` — the playground's size and speed budgets, measured.
 //! - `llm-e2e` — the codebase factory against a real local model (sets up the `llm` tier).
+//! - `actionlint` — lints the GitHub Actions workflows (`.github/workflows/`).
 
+mod actionlint;
 mod bench;
 mod ci;
 mod llm;
@@ -34,8 +36,11 @@ fn main() -> ExitCode {
         Some("e2e") => web::e2e(),
         Some("budgets") => web::budgets(),
         Some("llm-e2e") => llm::run(),
+        Some("actionlint") => actionlint::run(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | wasm-check | bench | catalog [--check] | serve | web-build | e2e | budgets | llm-e2e>");
+            eprintln!(
+                "usage: cargo xtask <ci | wasm-check | bench | catalog [--check] | serve | web-build | e2e | budgets | llm-e2e | actionlint>"
+            );
             return ExitCode::from(2);
         }
     };

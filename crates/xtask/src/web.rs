@@ -35,7 +35,7 @@ fn cargo_bin() -> PathBuf {
 }
 
 /// npm packages from package-lock.json, reinstalled only when the lock file changed.
-fn npm_packages() -> Result<(), String> {
+pub fn npm_packages() -> Result<(), String> {
     let lock = std::fs::read(root().join("package-lock.json")).map_err(|e| format!("package-lock.json: {e}"))?;
     let stamp = root().join("node_modules/.plse-lock");
     if std::fs::read(&stamp).is_ok_and(|s| s == lock) {

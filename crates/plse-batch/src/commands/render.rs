@@ -16,7 +16,10 @@ use crate::report::print_diagnostics;
 
 /// Runs `render`. Returns the process exit code.
 pub fn run(args: &RenderArgs) -> Result<i32> {
-    let (file, category) = target(args)?;
+    let (file, name, category) = target(args)?;
+    if let Some(base) = &args.permalink {
+        return permalink(args, base, &file, name, category);
+    }
     print_diagnostics(&file, &[]);
     let task = match args.task {
         Some(task) => TaskChoice::Forced(task),
@@ -30,18 +33,39 @@ pub fn run(args: &RenderArgs) -> Result<i32> {
     }
 }
 
-/// The file to render and its category: a path (anywhere), or a pattern id of the library.
-fn target(args: &RenderArgs) -> Result<(LoadedFile, String)> {
+/// The file to render, its path relative to the library (its file name when outside it) and
+/// its category: a path (anywhere), or a pattern id of the library.
+fn target(args: &RenderArgs) -> Result<(LoadedFile, String, String)> {
     let root = &args.library.patterns;
     let target = Path::new(&args.target);
     if target.is_file() || is_pattern_file(target) {
-        return Ok((load_file(target)?, category_of(&rel_path(root, target))));
+        let rel = rel_path(root, target);
+        return Ok((load_file(target)?, rel.clone(), category_of(&rel)));
     }
     let lib = load_library(root, &pattern_files(root)?)?;
     match lib.find(&args.target) {
-        Some((e, _)) => Ok((e.file.clone(), e.category.clone())),
+        Some((e, _)) => Ok((e.file.clone(), e.rel_path.clone(), e.category.clone())),
         None => Err(unknown_id(&lib, &args.target)),
     }
+}
+
+/// `--permalink URL`: prints the link (stdout) that opens the file as it is on disk, at this
+/// seed, index and parameters, in the playground at `base`. The file's problems, if any, go to
+/// stderr as `render` reports them, with exit code 1: the link still opens, and the playground
+/// shows them at the same places.
+fn permalink(args: &RenderArgs, base: &str, file: &LoadedFile, name: String, category: String) -> Result<i32> {
+    let session = plse_permalink::Session {
+        name,
+        category,
+        text: file.source.text().to_owned(),
+        seed: args.seed.to_string(),
+        index: args.index.to_string(),
+        params: args.params.clone(),
+    };
+    let link = session.link(base).map_err(|e| anyhow!("--permalink: {e}"))?;
+    print_diagnostics(file, &[]);
+    println!("{link}");
+    Ok(i32::from(file.has_errors()))
 }
 
 /// Why nothing was rendered, with the exit code: 1 for problems in the pattern, 2 for usage.

@@ -1,5 +1,9 @@
 //! What the playground is working on — the text, where it came from, seed, index and
 //! overrides — and its two persistent forms: the permalink fragment and the autosave.
+//!
+//! The playground (`web/`) reads and writes both; `plse-batch render FILE --permalink URL`
+//! writes a link with [`Session::link`], so a link made on the command line (in a pull
+//! request's preview, say) opens in the playground exactly as one shared from it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -62,6 +66,30 @@ impl Session {
     pub fn to_fragment(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
         format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(&json, 9)))
+    }
+
+    /// The permalink to this session on the playground served at `base` (an `http://` or
+    /// `https://` URL of the playground's page or folder, without a fragment): `base#p1.…`.
+    /// Refused when `base` is not such a URL, or when the link would be longer than the
+    /// playground opens ([`MAX_FRAGMENT`]).
+    pub fn link(&self, base: &str) -> Result<String, String> {
+        let host = base.strip_prefix("https://").or_else(|| base.strip_prefix("http://"));
+        let host = host.ok_or_else(|| format!("`{base}` is not an http:// or https:// URL of the playground"))?;
+        if host.is_empty() || host.starts_with('/') {
+            return Err(format!("`{base}` names no host"));
+        }
+        if base.contains('#') || base.chars().any(char::is_whitespace) {
+            return Err(format!("`{base}` holds a fragment or white space; give the playground's address alone"));
+        }
+        self.check()?;
+        let fragment = self.to_fragment();
+        if fragment.len() > MAX_FRAGMENT {
+            return Err(format!(
+                "the link would be {} characters long; the playground opens links of up to {MAX_FRAGMENT}",
+                fragment.len()
+            ));
+        }
+        Ok(format!("{base}#{fragment}"))
     }
 
     /// Parses a fragment (with or without `#`).
@@ -152,6 +180,24 @@ mod tests {
         let mut bad_seed = session();
         bad_seed.seed = "-1".into();
         assert!(matches!(Session::from_fragment(&bad_seed.to_fragment()), Err(LinkError::Payload(m)) if m.contains("seed")));
+    }
+
+    #[test]
+    fn links_are_made_for_http_addresses_only() {
+        let s = session();
+        let link = s.link("https://example.org/tools/plse/").unwrap();
+        let (base, fragment) = link.split_once('#').unwrap();
+        assert_eq!(base, "https://example.org/tools/plse/");
+        assert_eq!(Session::from_fragment(fragment).unwrap(), s);
+        assert!(s.link("http://127.0.0.1:8080/index.html").is_ok());
+        for bad in
+            ["example.org/plse/", "ftp://example.org/", "https://", "https:///x", "https://example.org/#old", "https://example.org/ x"]
+        {
+            assert!(s.link(bad).is_err(), "{bad}");
+        }
+        let mut bad_seed = s;
+        bad_seed.seed = "x".into();
+        assert!(bad_seed.link("https://example.org/").unwrap_err().contains("seed"));
     }
 
     #[test]
