@@ -109,6 +109,17 @@ await step("each task's training row and the preference pair equal plse-batch's,
     await tab("JSON row");
     assert.equal(await page.textContent("[data-testid=out-preference]"), render("--param", `is_anti_pattern=${checked}`, "--preference"));
   }
+  // A trade-off is drawn as a compare task (explanation first, then the measuring code).
+  const tradeoff = "tradeoffs/copy_vs_deepcopy_vs_sharing.yaml";
+  await page.click(`.library-item[data-path="${tradeoff}"]`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=out-row]").textContent.includes('"task":"compare"'));
+  assert.equal(await row(), nativeRow([tradeoff, "--seed", "0", "--index", "0"]));
+  assert.equal(await row(), nativeRow([tradeoff, "--seed", "0", "--index", "0", "--task", "compare"]));
+  await tab("Training row");
+  assert.equal(await page.textContent("[data-testid=out-task]"), "compare");
+  assert.equal(await page.textContent("[data-testid=out-assistant]"), JSON.parse(await row()).messages[1].content);
+  await tab("JSON row");
+  assert.equal(await page.$("[data-testid=out-preference]"), null, "a trade-off has no preference pair");
 });
 
 await step("editing re-renders (debounced) and changes the sample", async () => {
