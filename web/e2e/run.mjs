@@ -142,8 +142,18 @@ await step("editing re-renders (debounced) and changes the sample", async () => 
 
 await step("a YAML error shows its line:col (as plse-batch reports it), inline and in the list; clicking jumps", async () => {
   const broken = pattern("enumerate_instead_of_range_len.yaml").replace("  tags: [python, iteration, enumerate, idioms]", "  tags: [python, iteration");
+  const lastGood = await row();
+  assert.ok(lastGood.length > 10);
   await setEditorText(page, broken);
   await page.waitForSelector("[data-testid=diagnostics] .diagnostic");
+  // The last good sample stays, marked stale, while the file has errors; checks refuse it.
+  await page.waitForSelector("[data-testid=stale]");
+  assert.equal(await row(), lastGood);
+  assert.ok(await page.$(".output.stale"));
+  await page.waitForFunction(() => /fail\s*The file loads without errors/i.test(document.querySelector("[data-testid=checklist]").textContent));
+  assert.ok(!(await page.textContent("[data-testid=checklist]")).includes("Renders for every CI seed"), "the checklist judges this text, not the stale sample");
+  await tab("Instruction");
+  assert.ok((await page.textContent("[data-testid=out-instruction]")).length > 10, "the instruction is still shown");
   const loc = await page.textContent("[data-testid=diagnostics] .loc");
   const file = join(out, "broken.yaml");
   writeFileSync(file, broken);
@@ -167,6 +177,8 @@ await step("a YAML error shows its line:col (as plse-batch reports it), inline a
 
 await step("checks: ruff and Pyodide tests pass for a library pattern (Ctrl+Enter), loading shown", async () => {
   await setEditorText(page, pattern("enumerate_instead_of_range_len.yaml"));
+  await page.waitForFunction(() => !document.querySelector("[data-testid=stale]"));
+  assert.equal(await page.$(".output.stale"), null, "fixed: the sample is current again");
   await page.keyboard.press("Control+Enter");
   await page.waitForSelector('.tool[data-tool=python][data-state="loading"], .tool[data-tool=python][data-state="running"], [data-testid=runs]');
   await page.waitForSelector("[data-testid=runs]", { timeout: 90_000 });

@@ -104,7 +104,8 @@ pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, lib
 /// The items that depend on the browser's checks, then the one only a checkout can do.
 pub fn check_lines(ev: &Evaluation, checks: &CheckState) -> Vec<Line> {
     let mut out = Vec::new();
-    let Some(pattern) = &ev.pattern else { return out };
+    // A stale sample is an earlier text's: nothing to judge until this one renders.
+    let Some(pattern) = ev.pattern.as_ref().filter(|_| !ev.stale) else { return out };
     let plan = ev.sample.as_ref().map(|s| plse_check::plan(pattern, s));
     let python = plan.as_ref().is_some_and(|p| p.kind == plse_schema::ArtifactKind::Python);
     out.push(if python {

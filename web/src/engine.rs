@@ -72,6 +72,32 @@ pub struct Evaluation {
     pub preference_json: Option<String>,
     /// `plse-batch render --json` output.
     pub record_json: String,
+    /// The file this evaluation is of (`Input::name`).
+    pub file: String,
+    /// The sample, row and form are those of an earlier evaluation of the same file: this
+    /// one has none (the YAML has errors, or an override is bad), and the page keeps showing
+    /// the last good sample, marked stale, rather than blank panes while the author types.
+    pub stale: bool,
+}
+
+impl Evaluation {
+    /// This evaluation, with the last good sample of `previous` (its sample, row, JSON and
+    /// parameter form) carried over and marked stale when this one has no sample and
+    /// `previous` is of the same file. The diagnostics and the pattern stay this evaluation's.
+    pub fn or_last_good(mut self, previous: &Self) -> Self {
+        if self.sample.is_some() || previous.sample.is_none() || previous.file != self.file {
+            return self;
+        }
+        // Not the pattern: what judges the file (the checklist, the checks) sees this text's.
+        self.controls.clone_from(&previous.controls);
+        self.sample.clone_from(&previous.sample);
+        self.row.clone_from(&previous.row);
+        self.row_json.clone_from(&previous.row_json);
+        self.preference_json.clone_from(&previous.preference_json);
+        self.record_json.clone_from(&previous.record_json);
+        self.stale = true;
+        self
+    }
 }
 
 /// A byte offset (clamped to the text and to a char boundary) in UTF-16 code units.
@@ -114,7 +140,7 @@ pub fn evaluate(input: &Input<'_>) -> Evaluation {
     let mut diagnostics = rendered.file.diagnostics.clone();
     diagnostics.extend(rendered.diagnostic());
     let Rendered { file, outcome } = rendered;
-    let mut out = Evaluation::default();
+    let mut out = Evaluation { file: input.name.to_owned(), ..Evaluation::default() };
     match outcome {
         Ok(d) => {
             out.row_json = serde_json::to_string(&d.row).unwrap_or_default();
@@ -173,6 +199,37 @@ mod tests {
         assert!(m.line >= 3, "{m:?}");
         assert!(ev.diagnostics_text.contains("broken.yaml:"), "{}", ev.diagnostics_text);
         assert!(m.rendered.contains(&format!("broken.yaml:{}:{}", m.line, m.column)), "{}", m.rendered);
+    }
+
+    #[test]
+    fn a_broken_file_keeps_its_last_good_sample_marked_stale() {
+        let item = library::bundled().into_iter().find(|i| i.id == "python.anti.bare_except_swallowing").unwrap();
+        let good = evaluate(&input(&item.path, &item.text, &[]));
+        let broken_text = item.text.replacen("pattern_id:", "pattern_id: [unclosed\npattern_id:", 1);
+        let broken = evaluate(&input(&item.path, &broken_text, &[])).or_last_good(&good);
+        assert!(broken.stale && broken.has_errors);
+        assert!(broken.pattern.is_none(), "the broken text has no pattern");
+        assert!(
+            crate::checklist::check_lines(&broken, &crate::checklist::CheckState::default()).is_empty(),
+            "nothing judged on a stale sample"
+        );
+        assert_eq!(broken.row_json, good.row_json);
+        assert_eq!(broken.sample.as_ref().map(|s| &s.code), good.sample.as_ref().map(|s| &s.code));
+        assert!(!broken.markers.is_empty(), "the diagnostics are the broken text's");
+        // Still broken: the same last good sample, still stale.
+        let again = evaluate(&input(&item.path, &broken_text, &[])).or_last_good(&broken);
+        assert!(again.stale);
+        assert_eq!(again.row_json, good.row_json);
+        // Fixed: fresh, not stale.
+        let fixed = evaluate(&input(&item.path, &item.text, &[])).or_last_good(&again);
+        assert!(!fixed.stale && fixed.markers.is_empty());
+        // Another file shows its own (empty) panes, never this file's sample.
+        let other = evaluate(&input("other.yaml", &broken_text, &[])).or_last_good(&good);
+        assert!(!other.stale && other.sample.is_none() && other.row_json.is_empty());
+        // A bad override keeps the last sample too.
+        let bad = ["no_such=1".to_owned()];
+        let overridden = evaluate(&input(&item.path, &item.text, &bad)).or_last_good(&good);
+        assert!(overridden.stale && overridden.override_error.is_some());
     }
 
     #[test]

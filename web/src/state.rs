@@ -139,7 +139,8 @@ impl AppState {
             seed: session.seed(),
             index: session.index(),
             params: &session.params,
-        });
+        })
+        .or_last_good(&self.eval.get_untracked());
         let ms = browser::now() - start;
         let markers = serde_json::to_string(&ev.markers).unwrap_or_default();
         self.with_editor(|e| e.set_markers(&markers));
@@ -162,7 +163,8 @@ impl AppState {
         self.render_ms.set(ms);
         self.checks.set(CheckState::default());
         self.check_error.set(None);
-        let lint_again = ev.sample.is_some() && ffi::ruff_loaded();
+        browser::hook("stale", &JsValue::from_bool(ev.stale));
+        let lint_again = ev.sample.is_some() && !ev.stale && ffi::ruff_loaded();
         self.eval.set(Arc::new(ev));
         // Evaluation plus the DOM updates it causes (effects run as microtasks, before this
         // task): the budget's "render after an edit".
@@ -197,6 +199,11 @@ impl AppState {
     /// Runs ruff and, when `tests`, the Python tests on the current sample.
     pub fn run_checks(&self, tests: bool) {
         let ev = self.eval.get_untracked();
+        if ev.stale {
+            self.check_error
+                .set(Some("the file has errors: fix them to check this version (the sample shown is the last one that rendered)".into()));
+            return;
+        }
         let (Some(pattern), Some(sample)) = (ev.pattern.as_ref(), ev.sample.as_ref()) else {
             self.check_error.set(Some("nothing to check: the pattern does not render".into()));
             return;

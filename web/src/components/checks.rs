@@ -48,7 +48,8 @@ pub fn ChecksPanel() -> impl IntoView {
         })
     };
     let runs = move || {
-        let plan = state.eval.with(|ev| ev.pattern.as_ref().zip(ev.sample.as_ref()).map(|(p, s)| plse_check::plan(p, s)));
+        let plan =
+            state.eval.with(|ev| ev.pattern.as_ref().zip(ev.sample.as_ref()).filter(|_| !ev.stale).map(|(p, s)| plse_check::plan(p, s)));
         state.checks.with(|c| {
             if !c.unavailable.is_empty() {
                 return Some(

@@ -156,8 +156,14 @@ pub fn OutputPanel() -> impl IntoView {
     let shown = move |tab: Tab| move || state.tab.get() != tab;
     let row_text =
         move |f: fn(&plse_dataset::TrainingRow) -> String| move || state.eval.with(|e| e.row.as_ref().map(f).unwrap_or_default());
+    let stale = move || state.eval.with(|e| e.stale);
     view! {
-        <section class="panel output" aria-label="Rendered sample">
+        <section class="panel output" class:stale=stale aria-label="Rendered sample">
+            <Show when=stale>
+                <p class="stale-note" role="status" data-testid="stale">
+                    "Stale: the file has errors, so this is the last sample that rendered. Fix the errors to see the current version."
+                </p>
+            </Show>
             <div role="tablist" class="tabs">
                 {tab_button(Tab::Instruction, "Instruction")}
                 {tab_button(Tab::Code, "Code")}
