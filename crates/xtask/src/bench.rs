@@ -158,7 +158,7 @@ pub fn run() -> Result<(), String> {
     println!("| generate: start-up, process start to the first validated sample (wall) | {:.2} s |", scaling.startup);
     for m in &many {
         println!(
-            "| many-pattern stdlib mix ({} patterns, {} module sets, {} runs per sample), {}: marginal CPU per validated sample, (CPU({}) - CPU({})) / {} | {:.2} ms (fixed start-up {:.2} s CPU; {:.0} samples/s) |",
+            "| many-pattern stdlib mix ({} patterns, {} module sets, {:.1} runs per sample), {}: marginal CPU per validated sample, (CPU({}) - CPU({})) / {} | {:.2} ms (fixed start-up {:.2} s CPU; {:.0} samples/s) |",
             m.patterns,
             m.module_sets,
             m.runs_per_sample,
