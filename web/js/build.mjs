@@ -12,7 +12,18 @@ const release = process.env.TRUNK_PROFILE === "release" || process.argv.includes
 mkdirSync(out, { recursive: true });
 
 const common = { bundle: true, minify: release, sourcemap: !release, logLevel: "warning", legalComments: "none", target: "es2022" };
-await build({ ...common, entryPoints: [join(root, "web/js/src/ui.js")], outfile: join(out, "plse-ui.js"), format: "iife" });
+// The page bundle is an ES module split by esbuild: plse-ui.js and the chunks it imports
+// statically load with the page; lazy.js (the merge view and the legacy TOML/Dockerfile/shell
+// modes) becomes a chunk fetched on first use through `import()`. Every chunk name starts with
+// `plse-ui-`; `cargo xtask budgets` counts what the page fetched before its first render.
+await build({
+  ...common,
+  entryPoints: { "plse-ui": join(root, "web/js/src/ui.js") },
+  outdir: out,
+  format: "esm",
+  splitting: true,
+  chunkNames: "plse-ui-[name]-[hash]",
+});
 await build({
   ...common,
   entryPoints: [join(root, "web/js/src/py-worker.js")],

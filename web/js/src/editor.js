@@ -5,15 +5,11 @@ import { EditorState, Compartment, Annotation } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter, drawSelection } from "@codemirror/view";
 import { Decoration, MatchDecorator, ViewPlugin } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
-import { bracketMatching, indentOnInput, StreamLanguage } from "@codemirror/language";
+import { bracketMatching, indentOnInput, LanguageSupport } from "@codemirror/language";
 import { searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { yaml } from "@codemirror/lang-yaml";
-import { python } from "@codemirror/lang-python";
-import { toml } from "@codemirror/legacy-modes/mode/toml";
-import { dockerFile } from "@codemirror/legacy-modes/mode/dockerfile";
-import { shell } from "@codemirror/legacy-modes/mode/shell";
-import { MergeView } from "@codemirror/merge";
+import { pythonLanguage } from "@codemirror/lang-python";
 import { cssTheme, highlight } from "./theme.js";
 
 // Jinja delimiters inside YAML: a decoration over `{{ … }}`, `{% … %}` and `{# … #}`, so the
@@ -27,16 +23,32 @@ const jinjaHighlight = ViewPlugin.define((view) => ({
   update(u) { this.decorations = jinjaMatcher.updateDeco(u, this.decorations); },
 }), { decorations: (v) => v.decorations });
 
+// The merge view and the TOML/Dockerfile/shell modes live in a chunk loaded on first use
+// (lazy.js); Python and YAML, needed by the first render, are in the page bundle.
+const lazyLanguages = new Set(["toml", "dockerfile", "shell"]);
+let lazyModule = null;
+let lazyLoading = null;
+function loadLazy() {
+  lazyLoading ??= import("./lazy.js").then((m) => { lazyModule = m; return m; }, (e) => { lazyLoading = null; throw e; });
+  return lazyLoading;
+}
+
+// Python without `python()`'s completion sources: no view here has autocompletion, so they
+// were dead weight (the highlighting and indentation come from the language itself).
+const pythonSupport = new LanguageSupport(pythonLanguage);
+
+// The language extension of `lang` as far as it is loaded now: a lazy mode not yet loaded
+// gives no highlighting until `languageLoaded` resolves.
 function language(lang) {
   switch (lang) {
-    case "python": return python();
+    case "python": return pythonSupport;
     case "yaml": return yaml();
-    case "toml": return StreamLanguage.define(toml);
-    case "dockerfile": return StreamLanguage.define(dockerFile);
-    case "shell": return StreamLanguage.define(shell);
-    default: return [];
+    default: return lazyLanguages.has(lang) && lazyModule ? lazyModule.legacyLanguage(lang) : [];
   }
 }
+
+// The language of `lang` once loaded (at once unless it is a lazy mode seen for the first time).
+const languageLoaded = (lang) => (lazyLanguages.has(lang) ? loadLazy().then(() => language(lang)) : Promise.resolve(language(lang)));
 
 const base = () => [lineNumbers(), highlightActiveLineGutter(), drawSelection(), highlight, cssTheme, EditorView.lineWrapping];
 
@@ -125,6 +137,13 @@ export function codeView(parent) {
       if (change || relang) {
         view.dispatch({ changes: change || [], effects: relang ? lang.reconfigure(language(language_)) : [] });
         shownLang = language_;
+        // A lazy mode seen for the first time: highlighted once its chunk is here (unless
+        // another language was shown meanwhile).
+        if (relang && lazyLanguages.has(language_) && !lazyModule) {
+          languageLoaded(language_).then((ext) => {
+            if (shownLang === language_) view.dispatch({ effects: lang.reconfigure(ext) });
+          }, (e) => console.warn(`the ${language_} mode could not be loaded: ${e.message}`));
+        }
       } else if (markersJson === shownMarkers) {
         return;
       }
@@ -142,11 +161,23 @@ export function codeView(parent) {
 
 export function diffView(parent) {
   let merge = null;
+  let latest = 0;
   return {
+    // The merge view's chunk loads on the first diff; only the latest request is shown.
     show(a, b, lang) {
-      if (merge) merge.destroy();
-      const side = (doc) => ({ doc, extensions: [base(), language(lang), EditorState.readOnly.of(true), EditorView.editable.of(false)] });
-      merge = new MergeView({ a: side(a), b: side(b), parent, highlightChanges: true, gutter: true });
+      const request = ++latest;
+      Promise.all([loadLazy(), languageLoaded(lang)]).then(([{ MergeView }, langExt]) => {
+        if (request !== latest) return;
+        if (merge) merge.destroy();
+        else parent.replaceChildren();
+        const side = (doc) => ({ doc, extensions: [base(), langExt, EditorState.readOnly.of(true), EditorView.editable.of(false)] });
+        merge = new MergeView({ a: side(a), b: side(b), parent, highlightChanges: true, gutter: true });
+      }, (e) => {
+        if (request !== latest) return;
+        if (merge) merge.destroy();
+        merge = null;
+        parent.textContent = `The diff view could not be loaded (${e.message}); reload the page to try again.`;
+      });
     },
   };
 }
