@@ -256,18 +256,12 @@ fn a_fifty_megabyte_file_is_refused_without_reading_it() {
 #[test]
 fn render_prints_a_permalink_the_playground_opens() {
     let file = "patterns/anti_patterns/bare_except_swallowing.yaml";
-    let out = plse(&[
-        "render",
-        file,
-        "--seed",
-        "7",
-        "--index",
-        "3",
-        "--param",
-        "is_anti_pattern=true",
-        "--permalink",
-        "http://127.0.0.1:8080/plse/",
-    ]);
+    // The same seed, index and override for a file path and for a pattern id.
+    let permalink = |target: &str| {
+        let args = ["render", target, "--seed", "7", "--index", "3", "--param", "is_anti_pattern=true"];
+        plse(&[&args[..], &["--permalink", "http://127.0.0.1:8080/plse/"]].concat())
+    };
+    let out = permalink(file);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let link = text.trim_end();
@@ -282,18 +276,7 @@ fn render_prints_a_permalink_the_playground_opens() {
     assert_eq!(session.params, ["is_anti_pattern=true"]);
 
     // The same by pattern id; a file outside the library is named by its file name.
-    let by_id = plse(&[
-        "render",
-        "python.anti.bare_except_swallowing",
-        "--seed",
-        "7",
-        "--index",
-        "3",
-        "--param",
-        "is_anti_pattern=true",
-        "--permalink",
-        "http://127.0.0.1:8080/plse/",
-    ]);
+    let by_id = permalink("python.anti.bare_except_swallowing");
     let dir = tempfile::tempdir().unwrap();
     copy_fixture(dir.path(), "mine.yaml", file);
     let outside = plse(&["render", dir.path().join("mine.yaml").to_str().unwrap(), "--permalink", "https://example.org/"]);
