@@ -22,7 +22,9 @@ export async function watchedPage(context, errors) {
 
 export async function openPlayground(page, url) {
   await page.goto(url);
-  await page.waitForFunction(() => window.__plse && window.__plse.renders >= 1, null, { timeout: 30_000 });
+  // Ready: the first sample rendered and the library listed (the engine worker loads it after
+  // the first render).
+  await page.waitForFunction(() => window.__plse && window.__plse.renders >= 1 && window.__plse.libraryItems >= 1, null, { timeout: 30_000 });
 }
 
 // Replaces the editor's whole text through CodeMirror (a user edit: it is debounced and
@@ -34,6 +36,27 @@ export async function setEditorText(page, text) {
     view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: t } });
   }, text);
   await page.waitForFunction((n) => window.__plse.renders > n, before, { timeout: 10_000 });
+  await settled(page);
+}
+
+// Waits until the latest evaluation the page requested has been answered and drawn (the
+// engine runs in a worker: an edit's sample arrives a moment after the edit).
+export async function settled(page) {
+  await page.waitForFunction(() => window.__plse.answered === window.__plse.requested && window.__plse.domRenders === window.__plse.renders, null, {
+    timeout: 10_000,
+  });
+}
+
+// Opens a library file from the list (its text is fetched, then rendered) and waits for it.
+export async function pick(page, path) {
+  const before = await page.evaluate(() => window.__plse.renders);
+  await page.click(`.library-item[data-path="${path}"]`);
+  await page.waitForFunction(
+    ([p, n]) => document.querySelector(".panel-head h2").textContent === p && window.__plse.renders > n,
+    [path, before],
+    { timeout: 10_000 },
+  );
+  await settled(page);
 }
 
 export async function editorText(page) {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "./serve.mjs";
-import { editorText, launch, openPlayground, setEditorText, watchedPage } from "./browser.mjs";
+import { editorText, launch, openPlayground, pick, setEditorText, settled, watchedPage } from "./browser.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const out = join(root, "web/e2e/out");
@@ -62,7 +62,7 @@ await step("library: every pattern is listed; search and category filter narrow 
 });
 
 await step("picking a paired anti-pattern renders it byte-identically to plse-batch, with a diff", async () => {
-  await page.click('.library-item[data-path="anti_patterns/mutable_default_argument.yaml"]');
+  await pick(page, "anti_patterns/mutable_default_argument.yaml");
   await page.waitForFunction(() => document.querySelector("[data-testid=editor]").textContent.includes("mutable_default_argument"));
   assert.equal(await row(), nativeRow(["anti_patterns/mutable_default_argument.yaml", "--seed", "0", "--index", "0"]));
   await page.fill("[data-testid=seed]", "12345678901234567890");
@@ -79,7 +79,7 @@ await step("picking a paired anti-pattern renders it byte-identically to plse-ba
 await step("the parameter form overrides the draw", async () => {
   const flawed = ["anti_patterns/mutable_default_argument.yaml", "--seed", "12345678901234567890", "--index", "1"];
   await page.uncheck('input[data-param="is_anti_pattern"]').catch(async () => page.check('input[data-param="is_anti_pattern"]'));
-  await page.waitForFunction(() => window.__plse.row);
+  await settled(page);
   const now = await row();
   const want = [nativeRow([...flawed, "--param", "is_anti_pattern=false"]), nativeRow([...flawed, "--param", "is_anti_pattern=true"])];
   assert.ok(want.includes(now), "the row equals plse-batch with the same --param");
@@ -111,7 +111,7 @@ await step("each task's training row and the preference pair equal plse-batch's,
   }
   // A trade-off is drawn as a compare task (explanation first, then the measuring code).
   const tradeoff = "tradeoffs/copy_vs_deepcopy_vs_sharing.yaml";
-  await page.click(`.library-item[data-path="${tradeoff}"]`);
+  await pick(page, tradeoff);
   await page.waitForFunction(() => document.querySelector("[data-testid=out-row]").textContent.includes('"task":"compare"'));
   assert.equal(await row(), nativeRow([tradeoff, "--seed", "0", "--index", "0"]));
   assert.equal(await row(), nativeRow([tradeoff, "--seed", "0", "--index", "0", "--task", "compare"]));
@@ -123,7 +123,7 @@ await step("each task's training row and the preference pair equal plse-batch's,
 });
 
 await step("editing re-renders (debounced) and changes the sample", async () => {
-  await page.click('.library-item[data-path="enumerate_instead_of_range_len.yaml"]');
+  await pick(page, "enumerate_instead_of_range_len.yaml");
   await tab("Instruction");
   const text = await editorText(page);
   await setEditorText(page, text.replace("Write a function", "Please write a function"));
@@ -138,6 +138,29 @@ await step("editing re-renders (debounced) and changes the sample", async () => 
   await page.keyboard.type("# typed by the test\n");
   await page.waitForFunction((n) => window.__plse.renders > n, before);
   assert.ok((await editorText(page)).startsWith("# typed by the test\n"));
+});
+
+await step("the engine runs off the main thread: keystrokes land while it is busy", async () => {
+  // A long job for the engine worker (a large pattern over many seeds, seconds of work); the
+  // page takes keystrokes meanwhile. Were the engine on the main thread, the keys would wait
+  // for it to finish.
+  const largest = "meta/orchestration_pattern_generator.yaml";
+  const job = page.evaluate(async (text) => {
+    const reply = JSON.parse(await PlseUi.engine(JSON.stringify({ op: "bench", name: "busy.yaml", text, category: "meta", iterations: 300 }), ""));
+    return { ms: reply.ms, doneAt: performance.now() };
+  }, pattern(largest));
+  await page.waitForTimeout(100);
+  const rendersBefore = await page.evaluate(() => window.__plse.renders);
+  await page.click("[data-testid=editor] .cm-content");
+  await page.keyboard.press("Control+Home");
+  await page.keyboard.type("# typed while the engine is busy\n");
+  const typedAt = await page.evaluate(() => performance.now());
+  assert.ok((await editorText(page)).startsWith("# typed while the engine is busy\n"), "the keystrokes landed");
+  const { ms, doneAt } = await job;
+  assert.ok(ms > 0, "the job rendered");
+  assert.ok(typedAt < doneAt, `the keys were taken at ${typedAt.toFixed(0)} ms, before the engine's job ended at ${doneAt.toFixed(0)} ms`);
+  // The edit made meanwhile is rendered once the worker is free.
+  await page.waitForFunction((n) => window.__plse.renders > n && window.__plse.domRenders === window.__plse.renders, rendersBefore);
 });
 
 await step("a YAML error shows its line:col (as plse-batch reports it), inline and in the list; clicking jumps", async () => {
@@ -251,7 +274,7 @@ await step("an endless loop times out, the worker restarts, the page stays respo
 });
 
 await step("paired pattern: both sides pass and the fixed tests fail on the flawed code", async () => {
-  await page.click('.library-item[data-path="anti_patterns/late_binding_closures.yaml"]');
+  await pick(page, "anti_patterns/late_binding_closures.yaml");
   await page.click("[data-testid=run-checks]");
   await page.waitForSelector("[data-testid=runs]", { timeout: 60_000 });
   const runs = await page.$$eval("[data-testid=runs] li", (els) => els.map((e) => [e.dataset.verdict, e.textContent]));
@@ -308,7 +331,7 @@ await step("the page's content security policy refuses other origins", async () 
 
 let link;
 await step("permalink round-trips pattern, seed and overrides into a fresh browser", async () => {
-  await page.click('.library-item[data-path="anti_patterns/bare_except_swallowing.yaml"]');
+  await pick(page, "anti_patterns/bare_except_swallowing.yaml");
   const text = (await editorText(page)).replace("pattern_id:", "# shared edit\npattern_id:");
   await setEditorText(page, text);
   await page.fill("[data-testid=seed]", "77");
@@ -316,6 +339,7 @@ await step("permalink round-trips pattern, seed and overrides into a fresh brows
   // A click overrides the drawn switch, whichever way it was drawn.
   await page.click('input[data-param="is_anti_pattern"]');
   await page.waitForFunction(() => document.querySelector(".param-name.overridden"));
+  await settled(page);
   const want = await row();
   await page.click("[data-testid=permalink]");
   link = await page.inputValue("[data-testid=permalink-url]");

@@ -1,5 +1,5 @@
 // Stages the playground's JavaScript side into the site (run by trunk's pre_build hook, or
-// by hand: `node web/js/build.mjs OUT_DIR`): the page bundle, the two workers, Pyodide's core
+// by hand: `node web/js/build.mjs OUT_DIR`): the page bundle, the three workers, Pyodide's core
 // files, ruff's wasm and the raw pattern files. Everything is served by the site itself.
 import { build } from "esbuild";
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -33,6 +33,14 @@ await build({
   external: ["./pyodide/pyodide.mjs"],
 });
 await build({ ...common, entryPoints: [join(root, "web/js/src/ruff-worker.js")], outfile: join(out, "ruff-worker.js"), format: "esm" });
+// The engine worker around trunk's wasm-bindgen output for the `plse-engine` binary.
+await build({
+  ...common,
+  entryPoints: [join(root, "web/js/src/engine-worker.js")],
+  outfile: join(out, "engine-worker.js"),
+  format: "esm",
+  external: ["./plse-engine.js"],
+});
 
 const pyodide = join(root, "node_modules/pyodide");
 mkdirSync(join(out, "pyodide"), { recursive: true });

@@ -6,15 +6,17 @@ use wasm_bindgen::JsValue;
 use crate::components::{ChecklistPanel, ChecksPanel, Controls, EditorPanel, LibraryPanel, OutputPanel, Toolbar};
 use crate::session::Session;
 use crate::state::{AppState, ToolStatus};
-use crate::{browser, ffi, library};
+use crate::{browser, ffi};
 
-/// The playground, over the loaded `library`.
+/// The playground, opened on `session`.
 #[component]
 pub fn App(
-    /// The library, fetched at start.
-    library: Vec<library::Item>,
+    /// What is edited first.
+    session: Session,
+    /// A message to show at once (a damaged link).
+    notice: Option<(bool, String)>,
 ) -> impl IntoView {
-    let state = AppState::new(library);
+    let state = AppState::new(session, notice);
     provide_context(state);
     // Render whenever the session changes (edits arrive debounced from the editor).
     Effect::new(move |_| {

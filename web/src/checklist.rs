@@ -2,17 +2,19 @@
 //! (`cargo xtask ci` runs `plse-batch lint`, `lint --exec` and `catalog --check`), each with
 //! its state for the pattern being edited, as far as the browser can know it.
 
-use plse_check::verdict::{first_failure, of_results};
-use plse_check::{CI_SEEDS, Plan, REJECT_RULES, RunResult, rejects};
+use plse_check::{CI_SEEDS, REJECT_RULES, RunResult, rejects};
 use plse_render::lint::lint;
 use plse_schema::SourceFile;
+use serde::{Deserialize, Serialize};
 
 use crate::checks::LintResult;
 use crate::engine::Evaluation;
 use crate::library::Item;
+use crate::wire::{PlanView, Shown, Verdict};
 
 /// The state of one item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     /// Checked here and fine.
     Pass,
@@ -37,12 +39,12 @@ impl State {
 }
 
 /// One checklist line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     /// What CI checks.
-    pub title: &'static str,
+    pub title: String,
     /// The CI command doing it.
-    pub command: &'static str,
+    pub command: String,
     /// State here.
     pub state: State,
     /// Why (the first problem, or what to do).
@@ -60,14 +62,16 @@ pub struct CheckState {
     pub unavailable: Vec<String>,
     /// The runs of the plan only plse-batch makes: (side, label, kind of run).
     pub not_run: Vec<(String, String, String)>,
+    /// How `runs` fared against the plan (the engine worker judges them).
+    pub verdict: Option<Verdict>,
 }
 
 fn item(title: &'static str, command: &'static str, state: State, detail: impl Into<String>) -> Line {
-    Line { title, command, state, detail: detail.into() }
+    Line { title: title.to_owned(), command: command.to_owned(), state, detail: detail.into() }
 }
 
 /// The items the browser decides from the pattern alone (loads, renders over CI's seeds, id
-/// unique). Costs [`CI_SEEDS`] renders, so the page computes it once per evaluation.
+/// unique). Costs [`CI_SEEDS`] renders: the engine worker computes it once per evaluation.
 pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item]) -> Vec<Line> {
     let mut out = Vec::new();
     let first_error = ev.markers.iter().find(|m| m.severity == "error");
@@ -93,6 +97,9 @@ pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, lib
     });
     let clash = library.iter().find(|i| i.id == pattern.pattern_id && i.path != name);
     out.push(match clash {
+        None if library.is_empty() => {
+            item("pattern_id is unique in the library", "plse-batch lint", State::Pending, "the library is still loading")
+        }
         Some(i) => {
             item("pattern_id is unique in the library", "plse-batch lint", State::Fail, format!("`{}` is already used by {}", i.id, i.path))
         }
@@ -102,19 +109,23 @@ pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, lib
 }
 
 /// The items that depend on the browser's checks, then the one only a checkout can do.
-pub fn check_lines(ev: &Evaluation, checks: &CheckState) -> Vec<Line> {
+pub fn check_lines(shown: &Shown, checks: &CheckState) -> Vec<Line> {
     let mut out = Vec::new();
     // A stale sample is an earlier text's: nothing to judge until this one renders.
-    let Some(pattern) = ev.pattern.as_ref().filter(|_| !ev.stale) else { return out };
-    let plan = ev.sample.as_ref().map(|s| plse_check::plan(pattern, s));
-    let python = plan.as_ref().is_some_and(|p| p.kind == plse_schema::ArtifactKind::Python);
-    out.push(if python {
-        lint_line(plan.as_ref(), checks)
-    } else {
-        item("Artifact validates", "plse-batch lint --exec", State::Local, "TOML/YAML/Dockerfile validators run in plse-batch")
-    });
-    if let (true, Some(plan)) = (python, &plan) {
-        out.push(tests_line(plan, checks));
+    if !shown.pattern_loaded || shown.stale {
+        return out;
+    }
+    match shown.plan.as_ref().filter(|p| p.not_python.is_none()) {
+        Some(plan) => {
+            out.push(lint_line(plan, checks));
+            out.push(tests_line(checks));
+        }
+        None => out.push(item(
+            "Artifact validates",
+            "plse-batch lint --exec",
+            State::Local,
+            "TOML/YAML/Dockerfile validators run in plse-batch",
+        )),
     }
     out.push(item(
         "AVAILABLE_PATTERNS.md lists the pattern",
@@ -131,9 +142,9 @@ const EXEC: &str = "plse-batch lint --exec";
 
 /// Ruff's findings under CI's reject rules (a syntax error always rejects; the rules only
 /// when the pattern keeps the lint stage, as `plse-batch` judges them).
-fn lint_line(plan: Option<&Plan>, checks: &CheckState) -> Line {
+fn lint_line(plan: &PlanView, checks: &CheckState) -> Line {
     let Some(results) = &checks.lint else { return item(LINT_TITLE, EXEC, State::Pending, "run the checks (Ctrl+Enter)") };
-    let rules: Vec<&str> = if plan.is_some_and(|p| p.lint) { plse_check::reject::default_rules() } else { Vec::new() };
+    let rules: Vec<&str> = if plan.lint_rules { plse_check::reject::default_rules() } else { Vec::new() };
     let bad = results.iter().flat_map(|r| r.findings.iter().map(move |f| (r, f))).find(|(_, f)| rejects(&rules, &f.code));
     match bad {
         Some((r, f)) => item(LINT_TITLE, EXEC, State::Fail, format!("{} {}:{}: {} {}", r.side, f.row, f.column, f.code, f.message)),
@@ -142,15 +153,17 @@ fn lint_line(plan: Option<&Plan>, checks: &CheckState) -> Line {
 }
 
 /// The stages CI decides from the runs (tests, expected output, defect shown), from the
-/// browser's results.
-fn tests_line(plan: &Plan, checks: &CheckState) -> Line {
+/// browser's results as the engine worker judged them.
+fn tests_line(checks: &CheckState) -> Line {
     if !checks.unavailable.is_empty() {
         let detail = format!("needs {} (not available in the browser): run `plse-batch lint --exec`", checks.unavailable.join(", "));
         return item(TESTS_TITLE, EXEC, State::Local, detail);
     }
-    let Some(runs) = &checks.runs else { return item(TESTS_TITLE, EXEC, State::Pending, "run the checks (Ctrl+Enter)") };
-    match first_failure(&of_results(plan, runs)) {
-        Some(reason) => item(TESTS_TITLE, EXEC, State::Fail, reason),
+    let (Some(runs), Some(verdict)) = (&checks.runs, &checks.verdict) else {
+        return item(TESTS_TITLE, EXEC, State::Pending, "run the checks (Ctrl+Enter)");
+    };
+    match &verdict.failure {
+        Some(reason) => item(TESTS_TITLE, EXEC, State::Fail, reason.clone()),
         None => item(TESTS_TITLE, EXEC, State::Pass, passed_detail(runs, &checks.not_run)),
     }
 }
@@ -164,24 +177,35 @@ fn passed_detail(runs: &[RunResult], not_run: &[(String, String, String)]) -> St
     detail
 }
 
-/// The whole checklist for `ev` (the editor's evaluation of `name`/`text` in `category`).
-pub fn checklist(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item], checks: &CheckState) -> Vec<Line> {
-    let mut out = static_lines(name, text, category, ev, library);
-    out.extend(check_lines(ev, checks));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::RuffFinding as Finding;
-    use crate::engine::{Input, evaluate};
+    use crate::host::Host;
     use crate::library;
+    use crate::wire::{Reply, Request};
 
+    /// The whole checklist as the page shows it: the worker's static lines, then the page's
+    /// lines from `checks` (whose runs the worker judges first, as the page asks it to).
     fn states(name: &str, text: &str, checks: &CheckState) -> Vec<(String, State)> {
-        let lib = library::bundled();
-        let ev = evaluate(&Input { name, text, category: "best_practices", seed: 0, index: 0, params: &[] });
-        checklist(name, text, "best_practices", &ev, &lib, checks).into_iter().map(|i| (i.title.to_owned(), i.state)).collect()
+        let mut host = Host::new(|| 0.0).with_library(library::bundled());
+        let request = Request::Evaluate {
+            name: name.into(),
+            text: text.into(),
+            category: "best_practices".into(),
+            seed: 0,
+            index: 0,
+            params: Vec::new(),
+        };
+        let Reply::Shown(shown) = host.handle(request) else { panic!("not shown") };
+        let Reply::Checklist { mut lines, .. } = host.handle(Request::Checklist { id: shown.id }) else { panic!("no checklist") };
+        let mut checks = checks.clone();
+        if let Some(runs) = checks.runs.clone() {
+            let Reply::Verdict(v) = host.handle(Request::Verdict { id: shown.id, runs }) else { panic!("no verdict") };
+            checks.verdict = Some(v);
+        }
+        lines.extend(check_lines(&shown, &checks));
+        lines.into_iter().map(|i| (i.title, i.state)).collect()
     }
 
     fn enumerate() -> library::Item {
@@ -229,16 +253,14 @@ mod tests {
         let ok = CheckState {
             lint: Some(vec![LintResult { side: "sample".into(), findings: vec![finding("E501")] }]),
             runs: Some(vec![run.clone()]),
-            unavailable: Vec::new(),
-            not_run: Vec::new(),
+            ..CheckState::default()
         };
         let s = states(&e.path, &e.text, &ok);
         assert_eq!((s[3].1, s[4].1), (State::Pass, State::Pass), "E501 is recorded, not rejected");
         let bad = CheckState {
             lint: Some(vec![LintResult { side: "sample".into(), findings: vec![finding("F821")] }]),
             runs: Some(vec![RunResult { timed_out: true, ok: false, ..run }]),
-            unavailable: Vec::new(),
-            not_run: Vec::new(),
+            ..CheckState::default()
         };
         let s = states(&e.path, &e.text, &bad);
         assert_eq!((s[3].1, s[4].1), (State::Fail, State::Fail));

@@ -6,7 +6,7 @@ use plse_dataset::entry::{self, EntryError, Rendered, Request, TaskChoice};
 use plse_dataset::{TaskMix, TrainingRow, preference};
 use plse_render::Sample;
 use plse_schema::{Diagnostic, Pattern, RenderStyle, Severity, SourceFile};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::params::{Control, controls};
 
@@ -28,7 +28,7 @@ pub struct Input<'a> {
 }
 
 /// A diagnostic placed in the editor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marker {
     /// Start, in UTF-16 code units (CodeMirror's unit).
     pub from: usize,
@@ -39,7 +39,7 @@ pub struct Marker {
     /// 1-based column of the start.
     pub column: usize,
     /// `error` or `warning`.
-    pub severity: &'static str,
+    pub severity: String,
     /// Short message (with the kebab-case code).
     pub message: String,
     /// The full rustc-style text, as the CLI prints it.
@@ -119,7 +119,8 @@ fn marker(d: &Diagnostic, source: &SourceFile) -> Marker {
         severity: match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
-        },
+        }
+        .to_owned(),
         message: format!("{} [{}]", d.message, d.code.as_str()),
         rendered: d.render(source, RenderStyle::Plain),
     }
@@ -210,7 +211,7 @@ mod tests {
         assert!(broken.stale && broken.has_errors);
         assert!(broken.pattern.is_none(), "the broken text has no pattern");
         assert!(
-            crate::checklist::check_lines(&broken, &crate::checklist::CheckState::default()).is_empty(),
+            crate::checklist::check_lines(&crate::host::shown(&broken, 1), &crate::checklist::CheckState::default()).is_empty(),
             "nothing judged on a stale sample"
         );
         assert_eq!(broken.row_json, good.row_json);

@@ -1,5 +1,5 @@
 //! The JavaScript side (`web/js/src`, bundled into `plse-ui.js` as `globalThis.PlseUi`):
-//! CodeMirror views and the two check workers. Texts cross as strings, structured data as
+//! CodeMirror views, the engine worker and the two check workers. Texts cross as strings, structured data as
 //! JSON strings, so nothing from a pattern is ever handed to the DOM as markup.
 
 use wasm_bindgen::prelude::*;
@@ -14,9 +14,10 @@ extern "C" {
     /// Replaces the text (not reported as an edit).
     #[wasm_bindgen(method, js_name = setDoc)]
     pub fn set_doc(this: &YamlEditor, text: &str);
-    /// Shows diagnostics: JSON `[{from, to, severity, message}]`, UTF-16 offsets.
+    /// Shows diagnostics (JSON `[{from, to, severity, message}]`, UTF-16 offsets) of `text`:
+    /// ignored when the editor holds another text by now.
     #[wasm_bindgen(method, js_name = setMarkers)]
-    pub fn set_markers(this: &YamlEditor, json: &str);
+    pub fn set_markers(this: &YamlEditor, json: &str, text: &str);
     /// Moves the cursor to a UTF-16 offset and focuses the editor.
     #[wasm_bindgen(method)]
     pub fn jump(this: &YamlEditor, offset: u32);
@@ -48,6 +49,13 @@ extern "C" {
     /// Registers `cb(tool, state, detail)` for loading/running/restart notices.
     #[wasm_bindgen(js_namespace = PlseUi, js_name = onStatus)]
     pub fn on_status(cb: &JsValue);
+    /// Sends a request (JSON) to the engine worker; resolves to the reply's JSON, or null when
+    /// a newer request with the same non-empty `key` replaced it before it ran.
+    #[wasm_bindgen(js_namespace = PlseUi, js_name = engine, catch)]
+    pub async fn engine(request_json: &str, key: &str) -> Result<JsValue, JsValue>;
+    /// Has the engine worker load `library.json`; resolves to the reply's JSON.
+    #[wasm_bindgen(js_namespace = PlseUi, js_name = engineLibrary, catch)]
+    pub async fn engine_library() -> Result<JsValue, JsValue>;
     /// Whether ruff has been started (then every render is linted right away).
     #[wasm_bindgen(js_namespace = PlseUi, js_name = ruffLoaded)]
     pub fn ruff_loaded() -> bool;

@@ -4,7 +4,7 @@
 //! grow with the library.
 
 use plse_schema::{Difficulty, category_of};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 mod files {
@@ -12,11 +12,13 @@ mod files {
 }
 
 /// One library pattern, as listed in the browser.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// Path relative to `patterns/`, e.g. `anti_patterns/bare_except_swallowing.yaml`.
     pub path: String,
-    /// The YAML text.
+    /// The YAML text (the engine worker's copy only: the page fetches a file's text when it
+    /// opens it, so the listing it receives stays small).
+    #[serde(skip)]
     pub text: String,
     /// Category (first folder; `best_practices` at the root).
     pub category: String,

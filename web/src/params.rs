@@ -3,10 +3,11 @@
 
 pub use plse_sampling::overrides::spell;
 use plse_schema::{ParamKind, Pattern};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// The kind of widget a parameter gets.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Widget {
     /// A dropdown over these option spellings.
     Select(Vec<String>),
@@ -28,7 +29,7 @@ pub enum Widget {
 }
 
 /// One control of the form.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Control {
     /// Parameter name.
     pub name: String,

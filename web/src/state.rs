@@ -7,12 +7,14 @@ use wasm_bindgen::JsValue;
 
 use crate::browser;
 use crate::checklist::CheckState;
-use crate::checks::{self, LintResult};
-use crate::engine::{Evaluation, Input, evaluate};
+use crate::checks::LintResult;
+use crate::client;
 use crate::ffi;
 use crate::library::Item;
 use crate::session::Session;
+use crate::wire::{Reply, Request, Shown};
 use plse_check::RunResult;
+use plse_schema::category_of;
 
 /// localStorage key of the autosave.
 pub const AUTOSAVE_KEY: &str = "plse.playground.session";
@@ -52,13 +54,13 @@ pub struct ToolStatus {
 /// Everything the components share.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    /// The library, loaded once.
-    pub library: StoredValue<Arc<Vec<Item>>>,
+    /// The library's listing (empty until the engine worker has loaded it).
+    pub library: RwSignal<Arc<Vec<Item>>>,
     /// What is being edited and rendered.
     pub session: RwSignal<Session>,
-    /// The latest evaluation of `session`.
-    pub eval: RwSignal<Arc<Evaluation>>,
-    /// Time the latest evaluation took (ms).
+    /// What the engine worker answered for the latest evaluation of `session`.
+    pub eval: RwSignal<Arc<Shown>>,
+    /// Time the latest evaluation took in the engine worker (ms).
     pub render_ms: RwSignal<f64>,
     /// Browser check results for the current evaluation.
     pub checks: RwSignal<CheckState>,
@@ -78,41 +80,53 @@ pub struct AppState {
     pub dark: RwSignal<bool>,
     /// Counts evaluations, so late check results for an older one are dropped.
     pub generation: RwSignal<u64>,
+    /// Counts evaluation requests (a test hook tells when the latest has been answered).
+    pub requested: StoredValue<u64>,
     /// Autosave failed once (told once, not on every keystroke).
     pub autosave_failed: RwSignal<bool>,
     /// The editor, once mounted.
     pub editor: StoredValue<Option<ffi::YamlEditor>, LocalStorage>,
 }
 
+/// The file a first visit opens: the CONTRIBUTING worked example.
+pub const DEFAULT_PATH: &str = "enumerate_instead_of_range_len.yaml";
+
+/// The first session: the permalink in the URL, else the autosave, else the worked example
+/// (fetched from the site's `patterns/`). With it, a notice for a damaged link.
+pub async fn first_session() -> Result<(Session, Option<(bool, String)>), String> {
+    let mut notice = None;
+    let fragment = browser::fragment();
+    if !fragment.is_empty() {
+        match Session::from_fragment(&fragment) {
+            // Opened once: later reloads show the autosave (the user's edits), not the link.
+            Ok(s) => {
+                browser::clear_fragment();
+                return Ok((s, None));
+            }
+            Err(e) => notice = Some((true, format!("Could not open the link: {e}. Showing your last session instead."))),
+        }
+    }
+    if let Some(s) = browser::load(AUTOSAVE_KEY).and_then(|j| Session::from_json(&j).ok()) {
+        return Ok((s, notice));
+    }
+    Ok((session_for(DEFAULT_PATH, &category_of(DEFAULT_PATH), load_pattern(DEFAULT_PATH).await?), notice))
+}
+
+/// A library file's text, from the site's copy of `patterns/`.
+pub async fn load_pattern(path: &str) -> Result<String, String> {
+    browser::fetch_text(&format!("patterns/{path}")).await
+}
+
 impl AppState {
-    /// Creates the state and decides the first session: permalink, else autosave, else the
-    /// library's worked example.
-    pub fn new(library: Vec<Item>) -> Self {
-        let library = Arc::new(library);
-        let mut notice = None;
-        let from_link = match browser::fragment() {
-            f if f.is_empty() => None,
-            f => match Session::from_fragment(&f) {
-                // Opened once: later reloads show the autosave (the user's edits), not the link.
-                Ok(s) => {
-                    browser::clear_fragment();
-                    Some(s)
-                }
-                Err(e) => {
-                    notice = Some((true, format!("Could not open the link: {e}. Showing your last session instead.")));
-                    None
-                }
-            },
-        };
-        let session = from_link
-            .or_else(|| browser::load(AUTOSAVE_KEY).and_then(|j| Session::from_json(&j).ok()))
-            .unwrap_or_else(|| session_for(default_item(&library)));
+    /// Creates the state around the first session; the library is listed once the engine
+    /// worker has loaded it (after the first render: see [`AppState::show`]).
+    pub fn new(session: Session, notice: Option<(bool, String)>) -> Self {
         let dark = browser::load(THEME_KEY).map_or_else(browser::prefers_dark, |t| t == "dark");
         browser::apply_theme(dark);
         Self {
-            library: StoredValue::new(library),
+            library: RwSignal::new(Arc::new(Vec::new())),
             session: RwSignal::new(session),
-            eval: RwSignal::new(Arc::new(Evaluation::default())),
+            eval: RwSignal::new(Arc::new(Shown::default())),
             render_ms: RwSignal::new(0.0),
             checks: RwSignal::new(CheckState::default()),
             busy: RwSignal::new(false),
@@ -123,27 +137,17 @@ impl AppState {
             tab: RwSignal::new(Tab::Code),
             dark: RwSignal::new(dark),
             generation: RwSignal::new(0),
+            requested: StoredValue::new(0),
             autosave_failed: RwSignal::new(false),
             editor: StoredValue::new_local(None),
         }
     }
 
-    /// Re-evaluates the session (called by an effect whenever it changes).
+    /// Re-evaluates the session (called by an effect whenever it changes): the engine worker
+    /// renders it, and [`AppState::show`] puts its answer on the page. While the worker is busy,
+    /// a newer text replaces the waiting one, so typing never queues stale renders.
     pub fn evaluate(&self) {
         let session = self.session.get();
-        let start = browser::now();
-        let ev = evaluate(&Input {
-            name: &session.name,
-            text: &session.text,
-            category: &session.category,
-            seed: session.seed(),
-            index: session.index(),
-            params: &session.params,
-        })
-        .or_last_good(&self.eval.get_untracked());
-        let ms = browser::now() - start;
-        let markers = serde_json::to_string(&ev.markers).unwrap_or_default();
-        self.with_editor(|e| e.set_markers(&markers));
         if !browser::store(AUTOSAVE_KEY, &session.to_json()) && !self.autosave_failed.get_untracked() {
             self.autosave_failed.set(true);
             self.notice.set(Some((
@@ -151,23 +155,59 @@ impl AppState {
                 "Autosave failed (browser storage is full or disabled): use Download YAML or Permalink to keep your work.".into(),
             )));
         }
+        let request = Request::Evaluate {
+            seed: session.seed(),
+            index: session.index(),
+            name: session.name,
+            text: session.text,
+            category: session.category,
+            params: session.params,
+        };
+        let start = browser::now();
+        let state = *self;
+        let n = self.requested.get_value() + 1;
+        self.requested.set_value(n);
+        browser::hook("requested", &JsValue::from_f64(n as f64));
+        let Request::Evaluate { text, .. } = &request else { unreachable!("built above") };
+        let text = text.clone();
+        leptos::task::spawn_local(async move {
+            match client::call(&request, "evaluate").await {
+                None => {}
+                Some(Ok(Reply::Shown(shown))) => {
+                    state.show(*shown, &text, start);
+                    browser::hook("answered", &JsValue::from_f64(n as f64));
+                }
+                Some(Ok(other)) => state.notice.set(Some((true, format!("The engine answered something unexpected: {other:?}")))),
+                Some(Err(e)) => state.notice.set(Some((true, format!("The engine failed: {e}")))),
+            }
+        });
+    }
+
+    /// Shows the worker's answer for `text`, edited at `start` (page clock). Its markers go
+    /// into the editor only if it still holds `text` (else the answer for the newer text,
+    /// already requested, places them).
+    fn show(&self, ev: Shown, text: &str, start: f64) {
+        let markers = serde_json::to_string(&ev.markers).unwrap_or_default();
+        self.with_editor(|e| e.set_markers(&markers, text));
         let generation = self.generation.get_untracked() + 1;
         browser::hook("renders", &JsValue::from_f64(generation as f64));
-        browser::hook("lastRenderMs", &JsValue::from_f64(ms));
+        browser::hook("lastRenderMs", &JsValue::from_f64(ev.engine_ms));
         if generation == 1 {
             browser::hook("firstRenderAt", &JsValue::from_f64(browser::now()));
+            // Queued behind the first render, never ahead of it.
+            self.load_library();
         }
         browser::hook("diagnostics", &JsValue::from_str(&ev.diagnostics_text));
         browser::hook("row", &JsValue::from_str(&ev.row_json));
         self.generation.set(generation);
-        self.render_ms.set(ms);
+        self.render_ms.set(ev.engine_ms);
         self.checks.set(CheckState::default());
         self.check_error.set(None);
         browser::hook("stale", &JsValue::from_bool(ev.stale));
-        let lint_again = ev.sample.is_some() && !ev.stale && ffi::ruff_loaded();
+        let lint_again = ev.plan.is_some() && ffi::ruff_loaded();
         self.eval.set(Arc::new(ev));
-        // Evaluation plus the DOM updates it causes (effects run as microtasks, before this
-        // task): the budget's "render after an edit".
+        // The edit's whole round trip: to the worker, the engine, back, and the DOM updates
+        // it causes (effects run as microtasks, before this task): "render after an edit".
         set_timeout(
             move || {
                 browser::hook("lastDomMs", &JsValue::from_f64(browser::now() - start));
@@ -178,6 +218,32 @@ impl AppState {
         if lint_again {
             self.run_checks(false);
         }
+    }
+
+    /// Has the engine worker load and list the library (~0.5 s for ~200 files), then shows it.
+    fn load_library(&self) {
+        let state = *self;
+        leptos::task::spawn_local(async move {
+            match client::library().await {
+                Ok(items) => {
+                    browser::hook("libraryItems", &JsValue::from_f64(items.len() as f64));
+                    state.library.set(Arc::new(items));
+                }
+                Err(e) => state.notice.set(Some((true, format!("The pattern library could not be loaded: {e}")))),
+            }
+        });
+    }
+
+    /// Opens a library file (its text fetched from the site).
+    pub fn open_item(&self, item: &Item) {
+        let state = *self;
+        let (path, category) = (item.path.clone(), item.category.clone());
+        leptos::task::spawn_local(async move {
+            match load_pattern(&path).await {
+                Ok(text) => state.open(session_for(&path, &category, text)),
+                Err(e) => state.notice.set(Some((true, format!("Could not open {path}: {e}")))),
+            }
+        });
     }
 
     /// Runs `f` on the editor once it is mounted (before that there is nothing to update:
@@ -204,17 +270,17 @@ impl AppState {
                 .set(Some("the file has errors: fix them to check this version (the sample shown is the last one that rendered)".into()));
             return;
         }
-        let (Some(pattern), Some(sample)) = (ev.pattern.as_ref(), ev.sample.as_ref()) else {
+        let Some(plan) = ev.plan.clone() else {
             self.check_error.set(Some("nothing to check: the pattern does not render".into()));
             return;
         };
-        let plan = checks::plan(pattern, sample);
-        if let Some(kind) = plan.not_python {
+        if let Some(kind) = &plan.not_python {
             self.check_error.set(Some(format!(
-                "{kind:?} artifacts are validated by plse-batch (`plse-batch lint --exec`); the browser checks Python only"
+                "{kind} artifacts are validated by plse-batch (`plse-batch lint --exec`); the browser checks Python only"
             )));
             return;
         }
+        let id = ev.id;
         if tests && self.busy.get_untracked() {
             return;
         }
@@ -225,9 +291,7 @@ impl AppState {
             self.busy.set(true);
         }
         leptos::task::spawn_local(async move {
-            let files: Vec<serde_json::Value> =
-                plan.lint.iter().map(|(side, code)| serde_json::json!({"side": side, "code": code})).collect();
-            let lint = ffi::lint(&serde_json::Value::from(files).to_string()).await;
+            let lint = ffi::lint(&serde_json::Value::from(plan.lint_files.clone()).to_string()).await;
             if state.generation.get_untracked() != generation {
                 if tests {
                     state.busy.set(false);
@@ -245,8 +309,7 @@ impl AppState {
                 return;
             }
             let request = serde_json::json!({"modules": plan.modules, "runs": plan.runs});
-            let not_run: Vec<(String, String, String)> =
-                plan.not_run.iter().map(|r| (r.side.to_owned(), r.label(), r.kind.as_str().to_owned())).collect();
+            let not_run = plan.not_run.clone();
             let answer = ffi::run_python(&request.to_string(), RUN_TIMEOUT_MS).await;
             state.busy.set(false);
             if state.generation.get_untracked() != generation {
@@ -260,10 +323,7 @@ impl AppState {
             match answer.map(|v| v.as_string().unwrap_or_default()) {
                 Ok(json) => match serde_json::from_str::<Answer>(&json) {
                     Ok(a) if !a.unavailable.is_empty() => state.checks.update(|c| c.unavailable = a.unavailable),
-                    Ok(a) => state.checks.update(|c| {
-                        c.runs = Some(a.results);
-                        c.not_run = not_run;
-                    }),
+                    Ok(a) => state.judge(generation, id, a.results, not_run).await,
                     Err(e) => state.check_error.set(Some(format!("the Python worker answered something unexpected: {e}"))),
                 },
                 Err(e) => state.check_error.set(Some(format!("Python could not run: {}", ffi::js_error(&e)))),
@@ -274,19 +334,28 @@ impl AppState {
     }
 }
 
-/// The item shown on a first visit: the CONTRIBUTING worked example.
-pub fn default_item(library: &[Item]) -> &Item {
-    library.iter().find(|i| i.path == "enumerate_instead_of_range_len.yaml").unwrap_or(&library[0])
+impl AppState {
+    /// Has the engine worker judge the runs of evaluation `id` against its plan, then shows
+    /// them with the verdict (unless the text changed meanwhile).
+    async fn judge(self, generation: u64, id: u64, runs: Vec<RunResult>, not_run: Vec<(String, String, String)>) {
+        let verdict = client::call(&Request::Verdict { id, runs: runs.clone() }, "").await;
+        if self.generation.get_untracked() != generation {
+            return;
+        }
+        match verdict {
+            Some(Ok(Reply::Verdict(v))) => self.checks.update(|c| {
+                c.runs = Some(runs);
+                c.not_run = not_run;
+                c.verdict = Some(v);
+            }),
+            Some(Ok(other)) => self.check_error.set(Some(format!("the engine answered something unexpected: {other:?}"))),
+            Some(Err(e)) => self.check_error.set(Some(format!("the runs could not be judged: {e}"))),
+            None => {}
+        }
+    }
 }
 
-/// A fresh session on a library item (seed 0, index 0, no overrides).
-pub fn session_for(item: &Item) -> Session {
-    Session {
-        name: item.path.clone(),
-        category: item.category.clone(),
-        text: item.text.clone(),
-        seed: "0".into(),
-        index: "0".into(),
-        params: Vec::new(),
-    }
+/// A fresh session on a library file (seed 0, index 0, no overrides).
+pub fn session_for(path: &str, category: &str, text: String) -> Session {
+    Session { name: path.to_owned(), category: category.to_owned(), text, seed: "0".into(), index: "0".into(), params: Vec::new() }
 }

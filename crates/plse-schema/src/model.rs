@@ -43,7 +43,7 @@ pub struct TemplateText {
 }
 
 /// How difficult a lesson is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Difficulty {
     /// First steps.

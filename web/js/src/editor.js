@@ -97,7 +97,10 @@ export function yamlEditor(parent, text, onChange, onRun) {
     },
     getDoc() { return view.state.doc.toString(); },
     // markers: [{from, to, severity, message}] in UTF-16 offsets (computed by the engine).
-    setMarkers(json) {
+    // Markers of `text`: an answer for an older text (the author typed on meanwhile) would
+    // land on the wrong characters, so it is skipped; the newer text's answer places them.
+    setMarkers(json, text) {
+      if (text !== view.state.doc.toString()) return;
       if (json === lastMarkers) return;
       lastMarkers = json;
       const len = view.state.doc.length;

@@ -2,16 +2,18 @@
 
 use leptos::prelude::*;
 
-use crate::checklist::{check_lines, static_lines};
+use crate::checklist::check_lines;
+use crate::client;
 use crate::state::AppState;
+use crate::wire::{Reply, Request};
 
 /// Contributor checklist.
 #[component]
 pub fn ChecklistPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     // The static part renders the pattern over CI's 16 seeds (~20 ms for the largest
-    // pattern): once per evaluation, after the sample is on screen, and only for the latest
-    // one when edits come quickly.
+    // pattern) in the engine worker: once per evaluation, after the sample is on screen, and
+    // only for the latest one when edits come quickly.
     let fixed = RwSignal::new(Vec::new());
     let pending = StoredValue::new_local(None::<TimeoutHandle>);
     Effect::new(move |_| {
@@ -23,9 +25,15 @@ pub fn ChecklistPanel() -> impl IntoView {
         });
         let handle = set_timeout_with_handle(
             move || {
-                let ev = state.eval.get_untracked();
-                let library = state.library.get_value();
-                fixed.set(state.session.with_untracked(|s| static_lines(&s.name, &s.text, &s.category, &ev, &library)));
+                let id = state.eval.with_untracked(|ev| ev.id);
+                leptos::task::spawn_local(async move {
+                    // An answer for an evaluation that is no longer shown is dropped.
+                    if let Some(Ok(Reply::Checklist { id: of, lines })) = client::call(&Request::Checklist { id }, "checklist").await
+                        && state.eval.with_untracked(|ev| ev.id) == of
+                    {
+                        fixed.set(lines);
+                    }
+                });
             },
             std::time::Duration::from_millis(60),
         );

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::checks::run_passed;
 use crate::state::{AppState, ToolStatus};
 
 fn status_line(name: &'static str, s: ToolStatus) -> impl IntoView {
@@ -48,8 +47,6 @@ pub fn ChecksPanel() -> impl IntoView {
         })
     };
     let runs = move || {
-        let plan =
-            state.eval.with(|ev| ev.pattern.as_ref().zip(ev.sample.as_ref()).filter(|_| !ev.stale).map(|(p, s)| plse_check::plan(p, s)));
         state.checks.with(|c| {
             if !c.unavailable.is_empty() {
                 return Some(
@@ -64,16 +61,17 @@ pub fn ChecksPanel() -> impl IntoView {
                     .into_any(),
                 );
             }
-            let plan = plan.as_ref()?;
+            let verdict = c.verdict.as_ref()?;
             c.runs.as_ref().map(|runs| {
                 view! {
                     <ul class="runs" data-testid="runs">
                         {runs
                             .iter()
-                            .map(|r| {
+                            .zip(&verdict.passed)
+                            .map(|(r, &passed)| {
                                 let verdict = if r.timed_out {
                                     "timeout"
-                                } else if run_passed(plan, r) {
+                                } else if passed {
                                     "pass"
                                 } else {
                                     "fail"

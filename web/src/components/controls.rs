@@ -41,12 +41,14 @@ pub fn Controls() -> impl IntoView {
     };
     // The category a sample is rendered under (a library file's folder; for a new pattern,
     // the folder it is meant for).
-    let categories = {
-        let items = state.library.get_value();
-        crate::library::facet(&items, |i| vec![i.category.clone()])
-    };
+    // Until the library is listed, the session's own category is the only option.
     let category = move || {
         let current = state.session.with(|s| s.category.clone());
+        let mut categories = state.library.with(|items| crate::library::facet(items, |i| vec![i.category.clone()]));
+        if !categories.contains(&current) {
+            categories.push(current.clone());
+            categories.sort();
+        }
         view! {
             <label class="num">
                 <span>"Category"</span>

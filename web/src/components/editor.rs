@@ -35,7 +35,7 @@ pub fn EditorPanel() -> impl IntoView {
         let text = state.session.with_untracked(|s| s.text.clone());
         let editor = ffi::yaml_editor(&el, &text, &on_change, &on_run);
         let markers = state.eval.with_untracked(|e| serde_json::to_string(&e.markers).unwrap_or_default());
-        editor.set_markers(&markers);
+        editor.set_markers(&markers, &text);
         state.editor.set_value(Some(editor));
     });
     let diagnostics = move || {
@@ -52,7 +52,7 @@ pub fn EditorPanel() -> impl IntoView {
                         let from = u32::try_from(m.from).unwrap_or(u32::MAX);
                         let full = m.rendered.clone();
                         view! {
-                            <li class=m.severity>
+                            <li class=m.severity.clone()>
                                 <button
                                     class="diagnostic"
                                     title="Jump to this place in the editor"
@@ -60,7 +60,7 @@ pub fn EditorPanel() -> impl IntoView {
                                 >
                                     <span class="loc">{format!("{}:{}", m.line, m.column)}</span>
                                     " "
-                                    <span class="sev">{m.severity}</span>
+                                    <span class="sev">{m.severity.clone()}</span>
                                     ": "
                                     {m.message.clone()}
                                 </button>

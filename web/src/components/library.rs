@@ -2,25 +2,25 @@
 
 use leptos::prelude::*;
 
-use crate::library::{Filter, difficulty_name, facet};
-use crate::state::{AppState, session_for};
+use crate::library::{Filter, Item, difficulty_name, facet};
+use crate::state::AppState;
 
 /// The library panel.
 #[component]
 pub fn LibraryPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let filter = RwSignal::new(Filter::default());
-    let items = state.library.get_value();
-    let categories = facet(&items, |i| vec![i.category.clone()]);
-    let difficulties = facet(&items, |i| i.difficulty.map(|d| difficulty_name(d).to_owned()).into_iter().collect());
-    let tags = facet(&items, |i| i.tags.clone());
-    let select = move |label: &'static str, testid: &'static str, options: Vec<String>, set: fn(&mut Filter, String)| {
+    let categories: fn(&[Item]) -> Vec<String> = |items| facet(items, |i| vec![i.category.clone()]);
+    let difficulties: fn(&[Item]) -> Vec<String> =
+        |items| facet(items, |i| i.difficulty.map(|d| difficulty_name(d).to_owned()).into_iter().collect());
+    let tags: fn(&[Item]) -> Vec<String> = |items| facet(items, |i| i.tags.clone());
+    let select = move |label: &'static str, testid: &'static str, options: fn(&[Item]) -> Vec<String>, set: fn(&mut Filter, String)| {
         view! {
             <label class="facet">
                 <span>{label}</span>
                 <select data-testid=testid on:change=move |ev| filter.update(|f| set(f, event_target_value(&ev)))>
                     <option value="">"any"</option>
-                    {options.into_iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
+                    {move || state.library.with(|items| options(items)).into_iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
                 </select>
             </label>
         }
@@ -28,7 +28,10 @@ pub fn LibraryPanel() -> impl IntoView {
     let list = move || {
         let f = filter.get();
         let current = state.session.with(|s| s.name.clone());
-        let items = state.library.get_value();
+        let items = state.library.get();
+        if items.is_empty() {
+            return view! { <p class="muted" role="status">"Loading the library…"</p> }.into_any();
+        }
         let shown: Vec<usize> = (0..items.len()).filter(|&i| f.matches(&items[i])).collect();
         if shown.is_empty() {
             return view! { <p class="muted">"No pattern matches."</p> }.into_any();
@@ -48,10 +51,7 @@ pub fn LibraryPanel() -> impl IntoView {
                                     class:active=active
                                     data-path=path
                                     title=item.description.clone()
-                                    on:click=move |_| {
-                                        let items = state.library.get_value();
-                                        state.open(session_for(&items[i]));
-                                    }
+                                    on:click=move |_| state.library.with_untracked(|items| state.open_item(&items[i]))
                                 >
                                     <span class="item-id">{item.id.clone()}</span>
                                     <span class="item-meta">

@@ -4,22 +4,11 @@
 
 use leptos::html::Div;
 use leptos::prelude::*;
-use plse_schema::ArtifactKind;
 
 use crate::checks::RuffFinding;
 use crate::ffi;
 use crate::state::{AppState, Tab};
-
-fn language(kind: ArtifactKind) -> &'static str {
-    match kind {
-        ArtifactKind::Python => "python",
-        ArtifactKind::Toml => "toml",
-        ArtifactKind::Yaml => "yaml",
-        ArtifactKind::Dockerfile => "dockerfile",
-        ArtifactKind::Shell => "shell",
-        ArtifactKind::Text => "text",
-    }
-}
+use crate::wire::{RowView, SampleView};
 
 #[derive(serde::Serialize)]
 struct CodeMarker {
@@ -66,14 +55,14 @@ fn with_view<V: 'static>(
 }
 
 /// What the task means, next to its name.
-fn task_note(task: Option<plse_dataset::Task>) -> &'static str {
+fn task_note(task: Option<&str>) -> &'static str {
     match task {
-        Some(plse_dataset::Task::Write) => " — write the code; the answer is the code and the explanation",
-        Some(plse_dataset::Task::Fix) => {
+        Some("write") => " — write the code; the answer is the code and the explanation",
+        Some("fix") => {
             " — the flawed code is in the prompt; the answer explains the flaw and gives the fix (set is_anti_pattern to switch)"
         }
-        Some(plse_dataset::Task::Compare) => " — the answer states the rule for choosing, then the code that measures both",
-        None => "",
+        Some("compare") => " — the answer states the rule for choosing, then the code that measures both",
+        _ => "",
     }
 }
 
@@ -117,14 +106,10 @@ pub fn OutputPanel() -> impl IntoView {
         }
         let ev = state.eval.get();
         let findings = state.checks.with(|c| {
-            let drawn = match ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| p.flawed.code == s.code)) {
-                Some(true) => "flawed",
-                Some(false) => "fixed",
-                None => "sample",
-            };
+            let drawn = ev.sample.as_ref().map_or("sample", |s| s.side.as_str());
             c.lint.as_ref().and_then(|l| l.iter().find(|r| r.side == drawn)).map(|r| r.findings.clone()).unwrap_or_default()
         });
-        let (text, lang) = ev.sample.as_ref().map_or((String::new(), "text"), |s| (s.code.clone(), language(s.artifact.kind)));
+        let (text, lang) = ev.sample.as_ref().map_or((String::new(), "text"), |s| (s.code.clone(), s.language.as_str()));
         with_view(code_view, &el, ffi::code_view, |v| v.show(&text, lang, &code_markers(&findings)));
     });
     // The diff is rebuilt when shown (CodeMirror measures itself on creation).
@@ -134,8 +119,10 @@ pub fn OutputPanel() -> impl IntoView {
             return;
         }
         let ev = state.eval.get();
-        let Some((pair, kind)) = ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| (p, s.artifact.kind))) else { return };
-        with_view(diff_view, &el, ffi::diff_view, |v| v.show_diff(&pair.flawed.code, &pair.fixed.code, language(kind)));
+        let Some(((flawed, fixed), lang)) = ev.sample.as_ref().and_then(|s| s.pair.as_ref().map(|p| (p, s.language.as_str()))) else {
+            return;
+        };
+        with_view(diff_view, &el, ffi::diff_view, |v| v.show_diff(flawed, fixed, lang));
     });
     let paired = move || state.eval.with(|e| e.sample.as_ref().is_some_and(|s| s.pair.is_some()));
     let tab_button = move |tab: Tab, label: &'static str| {
@@ -151,11 +138,9 @@ pub fn OutputPanel() -> impl IntoView {
             </button>
         }
     };
-    let sample_text =
-        move |f: fn(&plse_render::Sample) -> String| move || state.eval.with(|e| e.sample.as_ref().map(f).unwrap_or_default());
+    let sample_text = move |f: fn(&SampleView) -> String| move || state.eval.with(|e| e.sample.as_ref().map(f).unwrap_or_default());
     let shown = move |tab: Tab| move || state.tab.get() != tab;
-    let row_text =
-        move |f: fn(&plse_dataset::TrainingRow) -> String| move || state.eval.with(|e| e.row.as_ref().map(f).unwrap_or_default());
+    let row_text = move |f: fn(&RowView) -> String| move || state.eval.with(|e| e.row.as_ref().map(f).unwrap_or_default());
     let stale = move || state.eval.with(|e| e.stale);
     view! {
         <section class="panel output" class:stale=stale aria-label="Rendered sample">
@@ -184,13 +169,13 @@ pub fn OutputPanel() -> impl IntoView {
             <div class="tab-body diff-host" role="tabpanel" hidden=shown(Tab::Diff) node_ref=diff_host data-testid="out-diff"></div>
             <div class="tab-body" role="tabpanel" hidden=shown(Tab::Row) data-testid="out-training">
                 <p class="task">
-                    "Task: " <strong data-testid="out-task">{row_text(|r| r.task.as_str().to_owned())}</strong>
-                    {move || state.eval.with(|e| task_note(e.row.as_ref().map(|r| r.task)))}
+                    "Task: " <strong data-testid="out-task">{row_text(|r| r.task.clone())}</strong>
+                    {move || state.eval.with(|e| task_note(e.row.as_ref().map(|r| r.task.as_str())))}
                 </p>
                 <h3>"User"</h3>
-                <pre class="prose" data-testid="out-user">{row_text(|r| r.messages[0].content.clone())}</pre>
+                <pre class="prose" data-testid="out-user">{row_text(|r| r.user.clone())}</pre>
                 <h3>"Assistant (the training target)"</h3>
-                <pre class="prose" data-testid="out-assistant">{row_text(|r| r.messages[1].content.clone())}</pre>
+                <pre class="prose" data-testid="out-assistant">{row_text(|r| r.assistant.clone())}</pre>
             </div>
             <div class="tab-body" role="tabpanel" hidden=shown(Tab::Json)>
                 <h3>"Row (" <code>"plse-batch render --row"</code> "; a generated dataset adds its " <code>"verification"</code> ")"</h3>
