@@ -187,6 +187,7 @@ impl AppState {
     /// into the editor only if it still holds `text` (else the answer for the newer text,
     /// already requested, places them).
     fn show(&self, ev: Shown, text: &str, start: f64) {
+        browser::hook("lastReplyMs", &JsValue::from_f64(browser::now() - start));
         let markers = serde_json::to_string(&ev.markers).unwrap_or_default();
         self.with_editor(|e| e.set_markers(&markers, text));
         let generation = self.generation.get_untracked() + 1;

@@ -11,9 +11,9 @@ use crate::wire::{Reply, Request};
 #[component]
 pub fn ChecklistPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    // The static part renders the pattern over CI's 16 seeds (~20 ms for the largest
-    // pattern) in the engine worker: once per evaluation, after the sample is on screen, and
-    // only for the latest one when edits come quickly.
+    // The static part renders the pattern over CI's 16 seeds in the engine worker (~100 ms
+    // for the largest pattern): for the latest evaluation once the author has paused for
+    // 400 ms, so that a render after a keystroke never waits behind it in the worker.
     let fixed = RwSignal::new(Vec::new());
     let pending = StoredValue::new_local(None::<TimeoutHandle>);
     Effect::new(move |_| {
@@ -35,7 +35,7 @@ pub fn ChecklistPanel() -> impl IntoView {
                     }
                 });
             },
-            std::time::Duration::from_millis(60),
+            std::time::Duration::from_millis(400),
         );
         pending.set_value(handle.ok());
     });

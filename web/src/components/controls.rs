@@ -69,19 +69,23 @@ pub fn Controls() -> impl IntoView {
         }
     };
     let next = move |_| state.session.update(|s| s.index = s.index().wrapping_add(1).to_string());
-    let form = move || {
-        let ev = state.eval.get();
+    // Each control with the value it shows and whether it is overridden: a memo, so the form
+    // is rebuilt only when one of those changes (not on every edit of the text).
+    let fields = Memo::new(move |_| {
         let params = state.session.with(|s| s.params.clone());
-        let drawn = ev.sample.as_ref().map(|s| s.parameters.clone()).unwrap_or_default();
-        ev.controls
-            .iter()
-            .map(|c| {
-                let current = overridden(&params, &c.name).map(str::to_owned);
-                let shown = current.clone().or_else(|| drawn.get(&c.name).map(spell_value)).unwrap_or_default();
-                control(state, c, shown, current.is_some())
-            })
-            .collect_view()
-    };
+        state.eval.with(|ev| {
+            let drawn = ev.sample.as_ref().map(|s| &s.parameters);
+            ev.controls
+                .iter()
+                .map(|c| {
+                    let current = overridden(&params, &c.name).map(str::to_owned);
+                    let shown = current.clone().or_else(|| drawn.and_then(|d| d.get(&c.name)).map(spell_value)).unwrap_or_default();
+                    (c.clone(), shown, current.is_some())
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let form = move || fields.get().into_iter().map(|(c, shown, overridden)| control(state, &c, shown, overridden)).collect_view();
     view! {
         <section class="panel controls" aria-label="Sample controls">
             <div class="row">
