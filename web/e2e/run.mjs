@@ -122,6 +122,27 @@ await step("each task's training row and the preference pair equal plse-batch's,
   assert.equal(await page.$("[data-testid=out-preference]"), null, "a trade-off has no preference pair");
 });
 
+await step("of two quick library clicks, the second file opens even when the first arrives last", async () => {
+  const slow = "anti_patterns/bare_except_swallowing.yaml";
+  const fast = "enumerate_instead_of_range_len.yaml";
+  await page.route(`**/patterns/${slow}`, async (route) => {
+    await new Promise((r) => setTimeout(r, 800));
+    await route.continue();
+  });
+  try {
+    const before = await page.evaluate(() => window.__plse.renders);
+    await page.click(`.library-item[data-path="${slow}"]`);
+    await page.click(`.library-item[data-path="${fast}"]`);
+    await page.waitForFunction(([p, n]) => document.querySelector(".panel-head h2").textContent === p && window.__plse.renders > n, [fast, before]);
+    await page.waitForTimeout(1200); // the slow file has arrived by now
+    await settled(page);
+    assert.equal(await page.textContent(".panel-head h2"), fast);
+    assert.ok((await editorText(page)).includes("enumerate"), "the editor holds the second file");
+  } finally {
+    await page.unroute(`**/patterns/${slow}`);
+  }
+});
+
 await step("editing re-renders (debounced) and changes the sample", async () => {
   await pick(page, "enumerate_instead_of_range_len.yaml");
   await tab("Instruction");

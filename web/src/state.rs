@@ -82,6 +82,8 @@ pub struct AppState {
     pub generation: RwSignal<u64>,
     /// Counts evaluation requests (a test hook tells when the latest has been answered).
     pub requested: StoredValue<u64>,
+    /// Counts library clicks: only the latest click's file opens.
+    pub opening: StoredValue<u64>,
     /// Autosave failed once (told once, not on every keystroke).
     pub autosave_failed: RwSignal<bool>,
     /// The editor, once mounted.
@@ -138,6 +140,7 @@ impl AppState {
             dark: RwSignal::new(dark),
             generation: RwSignal::new(0),
             requested: StoredValue::new(0),
+            opening: StoredValue::new(0),
             autosave_failed: RwSignal::new(false),
             editor: StoredValue::new_local(None),
         }
@@ -235,12 +238,19 @@ impl AppState {
         });
     }
 
-    /// Opens a library file (its text fetched from the site).
+    /// Opens a library file (its text fetched from the site). Of quick successive clicks, the
+    /// last one's file opens, whichever fetch ends last.
     pub fn open_item(&self, item: &Item) {
         let state = *self;
         let (path, category) = (item.path.clone(), item.category.clone());
+        let ticket = self.opening.get_value() + 1;
+        self.opening.set_value(ticket);
         leptos::task::spawn_local(async move {
-            match load_pattern(&path).await {
+            let text = load_pattern(&path).await;
+            if state.opening.get_value() != ticket {
+                return;
+            }
+            match text {
                 Ok(text) => state.open(session_for(&path, &category, text)),
                 Err(e) => state.notice.set(Some((true, format!("Could not open {path}: {e}")))),
             }
@@ -259,6 +269,8 @@ impl AppState {
 
     /// Replaces what is edited (library pick, permalink, new pattern), editor included.
     pub fn open(&self, session: Session) {
+        // A library file still being fetched no longer opens over this.
+        self.opening.update_value(|n| *n += 1);
         self.with_editor(|e| e.set_doc(&session.text));
         self.session.set(session);
     }
