@@ -158,6 +158,8 @@ impl AppState {
                 "Autosave failed (browser storage is full or disabled): use Download YAML or Permalink to keep your work.".into(),
             )));
         }
+        // The text the answer is for: its markers go into the editor only if it still holds it.
+        let text = session.text.clone();
         let request = Request::Evaluate {
             seed: session.seed(),
             index: session.index(),
@@ -171,8 +173,6 @@ impl AppState {
         let n = self.requested.get_value() + 1;
         self.requested.set_value(n);
         browser::hook("requested", &JsValue::from_f64(n as f64));
-        let Request::Evaluate { text, .. } = &request else { unreachable!("built above") };
-        let text = text.clone();
         leptos::task::spawn_local(async move {
             match client::call(&request, "evaluate").await {
                 None => {}
