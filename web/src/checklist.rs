@@ -74,7 +74,7 @@ fn item(title: &'static str, command: &'static str, state: State, detail: impl I
 /// unique). Costs [`CI_SEEDS`] renders: the engine worker computes it once per evaluation.
 pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, library: &[Item]) -> Vec<Line> {
     let mut out = Vec::new();
-    let first_error = ev.markers.iter().find(|m| m.severity == "error");
+    let first_error = ev.panes.markers.iter().find(|m| m.severity == "error");
     out.push(match first_error {
         Some(m) => item("The file loads without errors", "plse-batch lint", State::Fail, format!("{}:{}: {}", m.line, m.column, m.message)),
         None => item("The file loads without errors", "plse-batch lint", State::Pass, "schema, parameters and templates are valid"),
@@ -112,7 +112,7 @@ pub fn static_lines(name: &str, text: &str, category: &str, ev: &Evaluation, lib
 pub fn check_lines(shown: &Shown, checks: &CheckState) -> Vec<Line> {
     let mut out = Vec::new();
     // A stale sample is an earlier text's: nothing to judge until this one renders.
-    if !shown.pattern_loaded || shown.stale {
+    if !shown.pattern_loaded || shown.panes.stale {
         return out;
     }
     match shown.plan.as_ref().filter(|p| p.not_python.is_none()) {

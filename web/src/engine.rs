@@ -46,9 +46,11 @@ pub struct Marker {
     pub rendered: String,
 }
 
-/// Everything the page shows for one input.
-#[derive(Debug, Clone, Default)]
-pub struct Evaluation {
+/// What the page shows of an evaluation as the engine made it: the diagnostics, the form and
+/// the CLI's outputs. Part of [`Evaluation`] here and, as it is, of the `wire::Shown` the page
+/// receives from the engine worker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Panes {
     /// Diagnostics of loading and rendering, in source order.
     pub markers: Vec<Marker>,
     /// All diagnostics as the CLI prints them (plain text).
@@ -57,15 +59,8 @@ pub struct Evaluation {
     pub has_errors: bool,
     /// Why no sample could be rendered from valid YAML (a bad override).
     pub override_error: Option<String>,
-    /// The pattern, when it loads.
-    pub pattern: Option<Pattern>,
     /// Form controls for the pattern's parameters.
     pub controls: Vec<Control>,
-    /// The sample, when it renders.
-    pub sample: Option<Sample>,
-    /// Its training row, drawn as the scheduled task (the paired switch, when overridden,
-    /// selects write or fix).
-    pub row: Option<TrainingRow>,
     /// `plse-batch render --row` output (without the trailing newline).
     pub row_json: String,
     /// `plse-batch render --preference` output, for paired patterns.
@@ -80,22 +75,37 @@ pub struct Evaluation {
     pub stale: bool,
 }
 
+/// Everything the engine makes of one input.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    /// What the page shows of it.
+    pub panes: Panes,
+    /// The pattern, when it loads.
+    pub pattern: Option<Pattern>,
+    /// The sample, when it renders.
+    pub sample: Option<Sample>,
+    /// Its training row, drawn as the scheduled task (the paired switch, when overridden,
+    /// selects write or fix).
+    pub row: Option<TrainingRow>,
+}
+
 impl Evaluation {
     /// This evaluation, with the last good sample of `previous` (its sample, row, JSON and
     /// parameter form) carried over and marked stale when this one has no sample and
     /// `previous` is of the same file. The diagnostics and the pattern stay this evaluation's.
     pub fn or_last_good(mut self, previous: &Self) -> Self {
-        if self.sample.is_some() || previous.sample.is_none() || previous.file != self.file {
+        if self.sample.is_some() || previous.sample.is_none() || previous.panes.file != self.panes.file {
             return self;
         }
         // Not the pattern: what judges the file (the checklist, the checks) sees this text's.
-        self.controls.clone_from(&previous.controls);
         self.sample.clone_from(&previous.sample);
         self.row.clone_from(&previous.row);
-        self.row_json.clone_from(&previous.row_json);
-        self.preference_json.clone_from(&previous.preference_json);
-        self.record_json.clone_from(&previous.record_json);
-        self.stale = true;
+        let (now, then) = (&mut self.panes, &previous.panes);
+        now.controls.clone_from(&then.controls);
+        now.row_json.clone_from(&then.row_json);
+        now.preference_json.clone_from(&then.preference_json);
+        now.record_json.clone_from(&then.record_json);
+        now.stale = true;
         self
     }
 }
@@ -141,26 +151,26 @@ pub fn evaluate(input: &Input<'_>) -> Evaluation {
     let mut diagnostics = rendered.file.diagnostics.clone();
     diagnostics.extend(rendered.diagnostic());
     let Rendered { file, outcome } = rendered;
-    let mut out = Evaluation { file: input.name.to_owned(), ..Evaluation::default() };
+    let mut panes = Panes { file: input.name.to_owned(), ..Panes::default() };
+    let (mut sample, mut row) = (None, None);
     match outcome {
         Ok(d) => {
-            out.row_json = serde_json::to_string(&d.row).unwrap_or_default();
-            out.preference_json = preference(&d.sample).and_then(|p| serde_json::to_string(&p).ok());
-            out.record_json = serde_json::to_string_pretty(&d.sample).unwrap_or_default();
-            out.sample = Some(d.sample);
-            out.row = Some(d.row);
+            panes.row_json = serde_json::to_string(&d.row).unwrap_or_default();
+            panes.preference_json = preference(&d.sample).and_then(|p| serde_json::to_string(&p).ok());
+            panes.record_json = serde_json::to_string_pretty(&d.sample).unwrap_or_default();
+            sample = Some(d.sample);
+            row = Some(d.row);
         }
-        Err(EntryError::Overrides(e)) => out.override_error = Some(e.to_string()),
+        Err(EntryError::Overrides(e)) => panes.override_error = Some(e.to_string()),
         // Render errors are among the diagnostics; a file with errors has its own.
         Err(_) => {}
     }
     diagnostics.sort_by_key(|d| d.span.start);
-    out.has_errors = diagnostics.iter().any(Diagnostic::is_error);
-    out.markers = diagnostics.iter().map(|d| marker(d, &file.source)).collect();
-    out.diagnostics_text = plse_schema::render_all(&diagnostics, &file.source, RenderStyle::Plain);
-    out.controls = file.pattern.as_ref().map(controls).unwrap_or_default();
-    out.pattern = file.pattern;
-    out
+    panes.has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    panes.markers = diagnostics.iter().map(|d| marker(d, &file.source)).collect();
+    panes.diagnostics_text = plse_schema::render_all(&diagnostics, &file.source, RenderStyle::Plain);
+    panes.controls = file.pattern.as_ref().map(controls).unwrap_or_default();
+    Evaluation { panes, pattern: file.pattern, sample, row }
 }
 
 #[cfg(test)]
@@ -177,15 +187,15 @@ mod tests {
     fn library_patterns_render_like_the_engine() {
         for item in library::bundled() {
             let ev = evaluate(&Input { name: &item.path, text: &item.text, category: &item.category, seed: 3, index: 2, params: &[] });
-            assert!(!ev.has_errors, "{}: {}", item.path, ev.diagnostics_text);
+            assert!(!ev.panes.has_errors, "{}: {}", item.path, ev.panes.diagnostics_text);
             let sample = ev.sample.expect("renders");
             assert_eq!(sample.seed, 3);
             assert_eq!(sample.category, item.category);
             let row = ev.row.as_ref().expect("a row");
-            assert_eq!(ev.row_json, serde_json::to_string(row).unwrap());
-            assert!(ev.row_json.starts_with("{\"id\":"), "{}", ev.row_json);
+            assert_eq!(ev.panes.row_json, serde_json::to_string(row).unwrap());
+            assert!(ev.panes.row_json.starts_with("{\"id\":"), "{}", ev.panes.row_json);
             assert_eq!(row.task == Task::Fix, sample.pair.is_some() && sample.parameters["is_anti_pattern"] == true);
-            assert_eq!(ev.preference_json.is_some(), sample.pair.is_some());
+            assert_eq!(ev.panes.preference_json.is_some(), sample.pair.is_some());
         }
     }
 
@@ -193,12 +203,12 @@ mod tests {
     fn yaml_error_gives_line_col_marker_and_cli_text() {
         let text = "pattern_id: x\nversion: \"1\"\nmetadata: [unclosed\n";
         let ev = evaluate(&input("broken.yaml", text, &[]));
-        assert!(ev.has_errors);
+        assert!(ev.panes.has_errors);
         assert!(ev.sample.is_none());
-        let m = &ev.markers[0];
+        let m = &ev.panes.markers[0];
         assert_eq!(m.severity, "error");
         assert!(m.line >= 3, "{m:?}");
-        assert!(ev.diagnostics_text.contains("broken.yaml:"), "{}", ev.diagnostics_text);
+        assert!(ev.panes.diagnostics_text.contains("broken.yaml:"), "{}", ev.panes.diagnostics_text);
         assert!(m.rendered.contains(&format!("broken.yaml:{}:{}", m.line, m.column)), "{}", m.rendered);
     }
 
@@ -208,29 +218,29 @@ mod tests {
         let good = evaluate(&input(&item.path, &item.text, &[]));
         let broken_text = item.text.replacen("pattern_id:", "pattern_id: [unclosed\npattern_id:", 1);
         let broken = evaluate(&input(&item.path, &broken_text, &[])).or_last_good(&good);
-        assert!(broken.stale && broken.has_errors);
+        assert!(broken.panes.stale && broken.panes.has_errors);
         assert!(broken.pattern.is_none(), "the broken text has no pattern");
         assert!(
             crate::checklist::check_lines(&crate::host::shown(&broken, 1), &crate::checklist::CheckState::default()).is_empty(),
             "nothing judged on a stale sample"
         );
-        assert_eq!(broken.row_json, good.row_json);
+        assert_eq!(broken.panes.row_json, good.panes.row_json);
         assert_eq!(broken.sample.as_ref().map(|s| &s.code), good.sample.as_ref().map(|s| &s.code));
-        assert!(!broken.markers.is_empty(), "the diagnostics are the broken text's");
+        assert!(!broken.panes.markers.is_empty(), "the diagnostics are the broken text's");
         // Still broken: the same last good sample, still stale.
         let again = evaluate(&input(&item.path, &broken_text, &[])).or_last_good(&broken);
-        assert!(again.stale);
-        assert_eq!(again.row_json, good.row_json);
+        assert!(again.panes.stale);
+        assert_eq!(again.panes.row_json, good.panes.row_json);
         // Fixed: fresh, not stale.
         let fixed = evaluate(&input(&item.path, &item.text, &[])).or_last_good(&again);
-        assert!(!fixed.stale && fixed.markers.is_empty());
+        assert!(!fixed.panes.stale && fixed.panes.markers.is_empty());
         // Another file shows its own (empty) panes, never this file's sample.
         let other = evaluate(&input("other.yaml", &broken_text, &[])).or_last_good(&good);
-        assert!(!other.stale && other.sample.is_none() && other.row_json.is_empty());
+        assert!(!other.panes.stale && other.sample.is_none() && other.panes.row_json.is_empty());
         // A bad override keeps the last sample too.
         let bad = ["no_such=1".to_owned()];
         let overridden = evaluate(&input(&item.path, &item.text, &bad)).or_last_good(&good);
-        assert!(overridden.stale && overridden.override_error.is_some());
+        assert!(overridden.panes.stale && overridden.panes.override_error.is_some());
     }
 
     #[test]
@@ -255,6 +265,6 @@ mod tests {
         let bad = ["no_such=1".to_owned()];
         let c = evaluate(&Input { params: &bad, ..input(&item.path, &item.text, &[]) });
         assert!(c.sample.is_none());
-        assert!(c.override_error.unwrap().contains("no parameter `no_such`"));
+        assert!(c.panes.override_error.unwrap().contains("no parameter `no_such`"));
     }
 }

@@ -84,7 +84,7 @@ impl Host {
             },
             Request::Verdict { id, runs } => match self.latest_with(id) {
                 Ok(l) => match (l.ev.pattern.as_ref(), l.ev.sample.as_ref()) {
-                    (Some(p), Some(s)) if !l.ev.stale => {
+                    (Some(p), Some(s)) if !l.ev.panes.stale => {
                         let plan = plse_check::plan(p, s);
                         let passed = runs.iter().map(|r| run_passed(&plan, r)).collect();
                         Reply::Verdict(Verdict { passed, failure: first_failure(&of_results(&plan, &runs)) })
@@ -133,23 +133,14 @@ impl Host {
 /// What the page shows for `ev`.
 pub fn shown(ev: &Evaluation, id: u64) -> Shown {
     let plan = match (ev.pattern.as_ref(), ev.sample.as_ref()) {
-        (Some(p), Some(s)) if !ev.stale => Some(plan_view(&checks::plan(p, s))),
+        (Some(p), Some(s)) if !ev.panes.stale => Some(plan_view(&checks::plan(p, s))),
         _ => None,
     };
     Shown {
         id,
-        markers: ev.markers.clone(),
-        diagnostics_text: ev.diagnostics_text.clone(),
-        has_errors: ev.has_errors,
-        override_error: ev.override_error.clone(),
-        controls: ev.controls.clone(),
+        panes: ev.panes.clone(),
         sample: ev.sample.as_ref().map(sample_view),
         row: ev.row.as_ref().map(row_view),
-        row_json: ev.row_json.clone(),
-        preference_json: ev.preference_json.clone(),
-        record_json: ev.record_json.clone(),
-        file: ev.file.clone(),
-        stale: ev.stale,
         pattern_loaded: ev.pattern.is_some(),
         plan,
         engine_ms: 0.0,
@@ -234,14 +225,14 @@ mod tests {
             let sample = ev.sample.as_ref().unwrap();
             let view = s.sample.as_ref().unwrap();
             assert_eq!((&view.code, &view.tests, &view.instruction), (&sample.code, &sample.tests, &sample.instruction));
-            assert_eq!(s.row_json, ev.row_json, "the row the page shows is the engine's, byte for byte");
-            assert_eq!(s.record_json, ev.record_json);
-            assert_eq!(s.preference_json, ev.preference_json);
+            assert_eq!(s.panes.row_json, ev.panes.row_json, "the row the page shows is the engine's, byte for byte");
+            assert_eq!(s.panes.record_json, ev.panes.record_json);
+            assert_eq!(s.panes.preference_json, ev.panes.preference_json);
             let row = ev.row.as_ref().unwrap();
             assert_eq!(s.row.as_ref().unwrap().assistant, row.messages[1].content);
             assert_eq!(view.pair.is_some(), sample.pair.is_some());
-            assert_eq!(s.controls, ev.controls);
-            assert!(s.pattern_loaded && !s.stale && !s.has_errors);
+            assert_eq!(s.panes.controls, ev.panes.controls);
+            assert!(s.pattern_loaded && !s.panes.stale && !s.panes.has_errors);
             let plan = s.plan.as_ref().unwrap();
             assert_eq!(plan.not_python.is_none(), view.language == "python", "{id}");
         }
@@ -270,8 +261,8 @@ mod tests {
         let it = item("python.anti.bare_except_swallowing");
         let good = shown(call(&mut host, &evaluate_req(&it, &it.text)));
         let broken = shown(call(&mut host, &evaluate_req(&it, "pattern_id: [\n")));
-        assert!(broken.stale && broken.has_errors && !broken.pattern_loaded);
-        assert_eq!(broken.row_json, good.row_json);
+        assert!(broken.panes.stale && broken.panes.has_errors && !broken.pattern_loaded);
+        assert_eq!(broken.panes.row_json, good.panes.row_json);
         assert!(broken.plan.is_none(), "a stale sample is never checked");
         assert!(matches!(call(&mut host, &Request::Verdict { id: broken.id, runs: Vec::new() }), Reply::Error { .. }));
         let Reply::Checklist { lines, .. } = call(&mut host, &Request::Checklist { id: broken.id }) else { panic!() };

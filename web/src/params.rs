@@ -128,8 +128,8 @@ mod tests {
                         index: 0,
                         params: &params,
                     });
-                    assert!(ev.override_error.is_none(), "{}: {:?}", item.path, ev.override_error);
-                    assert!(ev.sample.is_some(), "{} {}: {}", item.path, params[0], ev.diagnostics_text);
+                    assert!(ev.panes.override_error.is_none(), "{}: {:?}", item.path, ev.panes.override_error);
+                    assert!(ev.sample.is_some(), "{} {}: {}", item.path, params[0], ev.panes.diagnostics_text);
                 }
             }
         }

@@ -191,7 +191,7 @@ impl AppState {
     /// already requested, places them).
     fn show(&self, ev: Shown, text: &str, start: f64) {
         browser::hook("lastReplyMs", &JsValue::from_f64(browser::now() - start));
-        let markers = serde_json::to_string(&ev.markers).unwrap_or_default();
+        let markers = serde_json::to_string(&ev.panes.markers).unwrap_or_default();
         self.with_editor(|e| e.set_markers(&markers, text));
         let generation = self.generation.get_untracked() + 1;
         browser::hook("renders", &JsValue::from_f64(generation as f64));
@@ -201,13 +201,13 @@ impl AppState {
             // Queued behind the first render, never ahead of it.
             self.load_library();
         }
-        browser::hook("diagnostics", &JsValue::from_str(&ev.diagnostics_text));
-        browser::hook("row", &JsValue::from_str(&ev.row_json));
+        browser::hook("diagnostics", &JsValue::from_str(&ev.panes.diagnostics_text));
+        browser::hook("row", &JsValue::from_str(&ev.panes.row_json));
         self.generation.set(generation);
         self.render_ms.set(ev.engine_ms);
         self.checks.set(CheckState::default());
         self.check_error.set(None);
-        browser::hook("stale", &JsValue::from_bool(ev.stale));
+        browser::hook("stale", &JsValue::from_bool(ev.panes.stale));
         let lint_again = ev.plan.is_some() && ffi::ruff_loaded();
         self.eval.set(Arc::new(ev));
         // The edit's whole round trip: to the worker, the engine, back, and the DOM updates
@@ -278,7 +278,7 @@ impl AppState {
     /// Runs ruff and, when `tests`, the Python tests on the current sample.
     pub fn run_checks(&self, tests: bool) {
         let ev = self.eval.get_untracked();
-        if ev.stale {
+        if ev.panes.stale {
             self.check_error
                 .set(Some("the file has errors: fix them to check this version (the sample shown is the last one that rendered)".into()));
             return;

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
 use crate::checklist::Line;
-use crate::engine::Marker;
+use crate::engine::Panes;
 use crate::library::Item;
-use crate::params::Control;
 
 /// A request to the engine worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,31 +104,13 @@ pub struct Verdict {
 pub struct Shown {
     /// The worker's number for this evaluation (checklist and verdict requests name it).
     pub id: u64,
-    /// Diagnostics placed in the editor, in source order.
-    pub markers: Vec<Marker>,
-    /// All diagnostics as the CLI prints them.
-    pub diagnostics_text: String,
-    /// Whether any diagnostic is an error.
-    pub has_errors: bool,
-    /// Why no sample could be rendered from valid YAML (a bad override).
-    pub override_error: Option<String>,
-    /// Form controls for the pattern's parameters.
-    pub controls: Vec<Control>,
+    /// The diagnostics, the form and the CLI's outputs, as the engine made them.
+    #[serde(flatten)]
+    pub panes: Panes,
     /// The sample, when it renders.
     pub sample: Option<SampleView>,
     /// Its training row.
     pub row: Option<RowView>,
-    /// `plse-batch render --row` output.
-    pub row_json: String,
-    /// `plse-batch render --preference` output, for paired patterns.
-    pub preference_json: Option<String>,
-    /// `plse-batch render --json` output.
-    pub record_json: String,
-    /// The file this evaluation is of.
-    pub file: String,
-    /// The sample is the last good one of an earlier text of the same file (see
-    /// `Evaluation::or_last_good`).
-    pub stale: bool,
     /// Whether this text loads as a pattern (the checklist judges only a loaded pattern).
     pub pattern_loaded: bool,
     /// What the browser's checks run, when the pattern renders and the sample is fresh.

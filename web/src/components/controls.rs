@@ -75,7 +75,8 @@ pub fn Controls() -> impl IntoView {
         let params = state.session.with(|s| s.params.clone());
         state.eval.with(|ev| {
             let drawn = ev.sample.as_ref().map(|s| &s.parameters);
-            ev.controls
+            ev.panes
+                .controls
                 .iter()
                 .map(|c| {
                     let current = overridden(&params, &c.name).map(str::to_owned);

@@ -34,19 +34,19 @@ pub fn EditorPanel() -> impl IntoView {
         let on_run = ffi::callback0(move || state.run_checks(true));
         let text = state.session.with_untracked(|s| s.text.clone());
         let editor = ffi::yaml_editor(&el, &text, &on_change, &on_run);
-        let markers = state.eval.with_untracked(|e| serde_json::to_string(&e.markers).unwrap_or_default());
+        let markers = state.eval.with_untracked(|e| serde_json::to_string(&e.panes.markers).unwrap_or_default());
         editor.set_markers(&markers, &text);
         state.editor.set_value(Some(editor));
     });
     let diagnostics = move || {
         let ev = state.eval.get();
-        if ev.markers.is_empty() {
+        if ev.panes.markers.is_empty() {
             return view! { <p class="ok" data-testid="no-diagnostics">"No problems."</p> }.into_any();
         }
         view! {
             <ul class="diagnostics" data-testid="diagnostics">
                 {ev
-                    .markers
+                    .panes.markers
                     .iter()
                     .map(|m| {
                         let from = u32::try_from(m.from).unwrap_or(u32::MAX);
@@ -76,7 +76,8 @@ pub fn EditorPanel() -> impl IntoView {
         }
         .into_any()
     };
-    let override_error = move || state.eval.with(|e| e.override_error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> });
+    let override_error =
+        move || state.eval.with(|e| e.panes.override_error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> });
     view! {
         <section class="panel editor-panel" aria-label="Pattern editor">
             <div class="panel-head">

@@ -141,7 +141,7 @@ pub fn OutputPanel() -> impl IntoView {
     let sample_text = move |f: fn(&SampleView) -> String| move || state.eval.with(|e| e.sample.as_ref().map(f).unwrap_or_default());
     let shown = move |tab: Tab| move || state.tab.get() != tab;
     let row_text = move |f: fn(&RowView) -> String| move || state.eval.with(|e| e.row.as_ref().map(f).unwrap_or_default());
-    let stale = move || state.eval.with(|e| e.stale);
+    let stale = move || state.eval.with(|e| e.panes.stale);
     view! {
         <section class="panel output" class:stale=stale aria-label="Rendered sample">
             <Show when=stale>
@@ -179,13 +179,13 @@ pub fn OutputPanel() -> impl IntoView {
             </div>
             <div class="tab-body" role="tabpanel" hidden=shown(Tab::Json)>
                 <h3>"Row (" <code>"plse-batch render --row"</code> "; a generated dataset adds its " <code>"verification"</code> ")"</h3>
-                <pre class="code" data-testid="out-row">{move || state.eval.with(|e| e.row_json.clone())}</pre>
+                <pre class="code" data-testid="out-row">{move || state.eval.with(|e| e.panes.row_json.clone())}</pre>
                 <Show when=paired>
                     <h3>"Preference pair (" <code>"plse-batch render --preference"</code> ")"</h3>
-                    <pre class="code" data-testid="out-preference">{move || state.eval.with(|e| e.preference_json.clone().unwrap_or_default())}</pre>
+                    <pre class="code" data-testid="out-preference">{move || state.eval.with(|e| e.panes.preference_json.clone().unwrap_or_default())}</pre>
                 </Show>
                 <h3>"Record (" <code>"plse-batch render --json"</code> ")"</h3>
-                <pre class="code" data-testid="out-record">{move || state.eval.with(|e| e.record_json.clone())}</pre>
+                <pre class="code" data-testid="out-record">{move || state.eval.with(|e| e.panes.record_json.clone())}</pre>
             </div>
         </section>
     }

@@ -82,7 +82,7 @@ mod tests {
     fn the_new_pattern_template_renders_and_passes_lint() {
         let ev =
             evaluate(&Input { name: "my_new_pattern.yaml", text: NEW_PATTERN, category: "best_practices", seed: 0, index: 0, params: &[] });
-        assert!(!ev.has_errors && ev.markers.is_empty(), "{}", ev.diagnostics_text);
+        assert!(!ev.panes.has_errors && ev.panes.markers.is_empty(), "{}", ev.panes.diagnostics_text);
         let pattern = ev.pattern.unwrap();
         let report = plse_render::lint::lint(&pattern, "best_practices", &plse_schema::SourceFile::new("n.yaml", NEW_PATTERN), 0..16);
         assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
