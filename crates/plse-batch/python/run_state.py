@@ -24,10 +24,15 @@ Reset rather than checked (a fresh child would have them fresh): `random`'s seed
 the thread's decimal context, stdin/stdout/stderr and every file descriptor but the worker's
 channel (closed, as exit would), unittest's classes (the harness restores them).
 
+Seen through audit events (an audit hook the worker installs before it forks, armed while a
+run executes; `watch_audit`): a new audit hook or open-code hook, C environment changes
+(`os.putenv`, `os.unsetenv`, which `os.environ` alone would not show), and any use of `ctypes`
+(native code can change anything unseen).
+
 Not seen: in-place changes to objects that are neither module nor class dicts and not listed
-above (say, a registry list inside a stdlib object), audit hooks, and environment changes made
-with os.putenv alone. Pattern tests do not do these things; a run that did could only influence
-a later snippet of the same sample, never the worker or another sample.
+above (say, a registry list inside a stdlib object, or `copyreg.pickle` for a built-in type).
+Pattern tests do not do these things; a run that did could only influence later runs of its
+child (at most `worker.MAX_CHILD_RUNS`, all of one batch on one thread), never the worker.
 """
 
 import _locale
@@ -48,6 +53,26 @@ import sys
 # (`Zygote.usable`): where this does not hold, snippets are not grouped.
 _VERSION_TAG_OFFSET = 24
 _U64 = ctypes.c_uint64
+
+
+# Audit events after which a run's child is never reused (`changes` lists the first): state the
+# other checks cannot see. Any `ctypes.` event counts as well.
+_AUDIT_DIRTY = frozenset({"sys.addaudithook", "setopencodehook", "os.putenv", "os.unsetenv"})
+# What the hook saw while armed (the events, in order), and whether it is armed: one-element
+# lists the hook holds directly, so arming costs no dict writes.
+_SEEN = []
+_ARMED = []
+
+
+def _audit_hook(event, args, _dirty=_AUDIT_DIRTY, _seen=_SEEN, _armed=_ARMED):
+    if _armed and (event in _dirty or event.startswith("ctypes.")):
+        _seen.append(event)
+
+
+def watch_audit():
+    """Installs the audit hook (once, in the worker: every child inherits it; it cannot be
+    removed). Disarmed, it costs a membership test per event."""
+    sys.addaudithook(_audit_hook)
 
 
 def _tag(address):
@@ -283,10 +308,16 @@ class Baseline:
         """Called as a run's script is about to execute, after the worker installed its
         `__main__`: from here on, any change to sys.modules is the run's."""
         self.modules_tag = _tag(id(sys.modules) + _VERSION_TAG_OFFSET)
+        _SEEN.clear()
+        _ARMED[:] = [True]
 
     def changes(self):
         """What differs from the baseline (empty: a later snippet may run in this process)."""
         found = []
+        # The run's garbage has been finalized (its finalizers were armed too).
+        del _ARMED[:]
+        if _SEEN:
+            found.append("audit " + _SEEN[0])
 
         def check(name, same):
             try:

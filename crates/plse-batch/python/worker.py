@@ -530,10 +530,16 @@ class Channel:
                 self._reap()
 
 
+# Runs a group child makes at most: it keeps every run's namespace (a fresh child would never
+# finalize them), and its CPU time and memory add up toward its limits.
+MAX_CHILD_RUNS = 64
+
+
 class GroupChild:
     """A forked child that runs Python runs one after another (`group_child`), and the worker's
     view of it: its channel, how many runs it has made, the limits it was set up with. It may
-    outlive a request to take the next request of the same sample (`IDLE`)."""
+    outlive a request to take the next one (`IDLE`): the same sample's next request, or the
+    next sample's first when the host shares children across samples."""
 
     def __init__(self, pid, fd, nonce, limits):
         self.pid, self.channel, self.nonce, self.limits = pid, Channel(pid, fd), nonce, limits
@@ -591,7 +597,9 @@ class GroupChild:
                 STATS.setdefault("dirty", {})[reason] = STATS.get("dirty", {}).get(reason, 0) + 1
         if what == "CLEAN" and words == [str(self.pid)]:
             self.runs += 1
-            return True
+            if self.runs < MAX_CHILD_RUNS:
+                return True
+            STATS.setdefault("dirty", {})["run-cap"] = STATS.get("dirty", {}).get("run-cap", 0) + 1
         return False
 
     alive = True
@@ -651,7 +659,8 @@ def run_group(runs, limits, group, fresh, keep):
     return done, None
 
 
-# A group child a request left clean for the next request of the same sample.
+# A group child a request left clean for the next request (`more`; taken if that one
+# `continues`).
 IDLE = None
 
 # A run that measures the process itself (traced memory, allocated blocks, object counts, peak
@@ -747,6 +756,7 @@ def main():
     # generation: a child's collections then never touch, and so never copy-on-write, the
     # worker's pages. Forking is most of a run's cost.
     gc.collect()
+    run_state.watch_audit()
     zygote = run_state.Zygote()
     if zygote.usable and LIBC is not None and pidfds_work():
         ZYGOTE = zygote

@@ -585,10 +585,15 @@ pub struct ExecArgs {
     /// seccomp). Only for patterns you trust, on machines where root is not available.
     #[arg(long)]
     pub unsafe_no_sandbox: bool,
-    /// Fork a fresh child for every test run. By default a sample's consecutive test snippets
-    /// share a child while each leaves nothing behind that the next could see (docs/validation.md).
+    /// Fork a fresh child for every test run. By default consecutive test snippets share a
+    /// child while each leaves nothing behind that the next could see (docs/validation.md).
     #[arg(long)]
     pub one_child_per_run: bool,
+    /// Never let one forked child make runs of two samples. By default the samples a thread
+    /// validates one after another within a batch share a child too, under the same checks
+    /// (docs/validation.md, "Snippets sharing a child").
+    #[arg(long)]
+    pub one_child_per_sample: bool,
 }
 
 /// Where the library lives.

@@ -23,7 +23,8 @@ struct Attack {
 
 /// Two snippets of one sample, which may share a forked child: the first leaves something
 /// behind, the second passes only if it sees it. A fresh child sees nothing, so the sample must
-/// be refused: a validated one means a run saw what an earlier run of its child left.
+/// be refused: a validated one means a run saw what an earlier run of its child left. The same
+/// pairs are also made as two samples in a row (`leaks_never_reach_the_next_sample`).
 const LEAKS: &[(&str, &str, &str)] = &[
     (
         "leak_module_attribute",
@@ -98,6 +99,23 @@ const LEAKS: &[(&str, &str, &str)] = &[
         "leak_logging",
         "import logging\nlogging.getLogger().addHandler(logging.NullHandler())\n",
         "import logging\nassert logging.getLogger().handlers\n",
+    ),
+    // Seen through audit events: a C environment change that os.environ does not show, an
+    // audit hook (it can never be removed), native code.
+    (
+        "leak_putenv",
+        "import os\nos.putenv('PLSE_LEAK', '1')\n",
+        "import subprocess\nassert subprocess.run(['/bin/sh', '-c', 'test -n \"$PLSE_LEAK\"']).returncode == 0\n",
+    ),
+    (
+        "leak_audit_hook",
+        "import sys\nsys.addaudithook(lambda event, args: event == 'plse.probe' and open('hooked.txt', 'w').close())\n",
+        "import os, sys\nsys.audit('plse.probe')\nassert os.path.exists('hooked.txt')\n",
+    ),
+    (
+        "leak_native_setenv",
+        "import ctypes\nctypes.CDLL(None).setenv(b'PLSE_NATIVE', b'1', 1)\n",
+        "import subprocess\nassert subprocess.run(['/bin/sh', '-c', 'test -n \"$PLSE_NATIVE\"']).returncode == 0\n",
     ),
     (
         "leak_asyncio_policy",
@@ -443,6 +461,60 @@ fn attacks_are_contained() {
 fn attacks_are_contained_without_root() {
     assert!(is_root(), "the rootless attack suite needs root to switch to an unprivileged uid and did not run: run it as root");
     run_attacks(Runner::User(test_uid(0)));
+}
+
+/// Children are shared across the samples a thread validates in a row, so what one sample's
+/// run leaves must not reach the next sample either. Each pair of `LEAKS` becomes two patterns
+/// validated one after the other on one thread (`--jobs 1`, file order): the first leaves
+/// something and validates, the second passes only if it sees it and must be refused. And the
+/// sharing being tested really happens: on the many-pattern mix, far fewer children than
+/// samples are forked, every sample validates, and `--one-child-per-sample` forks one or more
+/// per sample.
+#[test]
+#[ignore = "needs root (the sandbox builds namespaces): run as root with --include-ignored, as `cargo xtask ci` does"]
+fn leaks_never_reach_the_next_sample() {
+    assert!(is_root(), "the sandbox needs root and this test did not run: run it as root");
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("patterns");
+    std::fs::create_dir(&lib).unwrap();
+    for (k, (name, leaves, sees)) in LEAKS.iter().enumerate() {
+        std::fs::write(lib.join(format!("{k:02}_1_{name}.yaml")), leak_pattern(&format!("{name}_leaves"), &[leaves])).unwrap();
+        std::fs::write(lib.join(format!("{k:02}_2_{name}.yaml")), leak_pattern(&format!("{name}_sees"), &[sees])).unwrap();
+    }
+    let args = ["lint", "--exec", "--seeds", "1", "--jobs", "1", "--timeout", "3", "--patterns", lib.to_str().unwrap()];
+    let out = Command::new(env!("CARGO_BIN_EXE_plse-batch")).args(args).current_dir(root()).env("NO_COLOR", "1").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let header: Vec<&str> = stdout.lines().find(|l| l.starts_with("STATUS")).expect("the table").split_whitespace().collect();
+    let col = header.iter().position(|h| *h == "VALIDATED").expect("a VALIDATED column");
+    let validated = |id: &str| {
+        stdout.lines().find(|l| l.contains(&format!("attack.{id} "))).and_then(|l| l.split_whitespace().nth(col)).map(str::to_owned)
+    };
+    let wrong: Vec<String> = LEAKS
+        .iter()
+        .flat_map(|(name, _, _)| [(format!("{name}_leaves"), "1/1"), (format!("{name}_sees"), "0/1")])
+        .filter(|(id, want)| validated(id).as_deref() != Some(*want))
+        .map(|(id, want)| format!("{id}: expected {want}, got {:?}", validated(&id)))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+
+    let mix = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_plse-bench"))
+            .args(["validate", "--samples", "63"])
+            .args(extra)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (shared, apart) = (mix(&[]), mix(&["--one-child-per-sample"]));
+    for v in [&shared, &apart] {
+        assert_eq!(v["ok"], 63, "every sample of the mix validates: {v}");
+    }
+    let children = |v: &serde_json::Value| v["children_per_sample"].as_f64().unwrap();
+    assert!(children(&shared) < 0.5, "samples in a row share children: {shared}");
+    assert!(children(&apart) >= 1.0, "--one-child-per-sample forks a child per sample or more: {apart}");
 }
 
 /// A `generate` run as an unprivileged uid in the rootless sandbox: 20 rows of the library's

@@ -229,7 +229,12 @@ struct Mix {
 fn many_mix() -> Result<Vec<Mix>, String> {
     let (n1, n2) = (84u64, 420u64);
     let mut out = Vec::new();
-    for (label, extra) in [("snippets sharing a child", None), ("a child per run", Some("--one-child-per-run"))] {
+    let variants = [
+        ("children shared across samples", None),
+        ("a sample's snippets sharing a child (`--one-child-per-sample`)", Some("--one-child-per-sample")),
+        ("a child per run (`--one-child-per-run`)", Some("--one-child-per-run")),
+    ];
+    for (label, extra) in variants {
         let (mut c1, mut c2, mut last) = (Vec::new(), Vec::new(), String::new());
         for _ in 0..3 {
             for (n, cpu) in [(n1, &mut c1), (n2, &mut c2)] {

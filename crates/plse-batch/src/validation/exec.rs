@@ -16,7 +16,7 @@ use crate::cli::ExecArgs;
 use crate::validation::lint_py;
 use crate::validation::pyenv::{PyEnv, Tier, default_dir, setup};
 use crate::validation::sandbox::pool::{Executor, Shared, family};
-use crate::validation::sandbox::worker::{Limits, Mode};
+use crate::validation::sandbox::worker::{Continuity, Limits, Mode};
 use crate::validation::validate::{Settings, validate};
 use plse_check::Verdict;
 
@@ -75,6 +75,8 @@ pub struct Context {
     pub reject_rules: Vec<String>,
     /// Parallel workers.
     pub jobs: usize,
+    /// The samples of a chunk may share forked children (`--one-child-per-sample` off).
+    share_samples: bool,
     /// Executors between batches: their warm workers serve the whole run.
     idle: std::sync::Mutex<Vec<Executor>>,
     /// ruff's processes so far.
@@ -171,6 +173,7 @@ impl Context {
             env,
             shared,
             reject_rules: args.reject_rules.clone(),
+            share_samples: !args.one_child_per_sample && !args.one_child_per_run,
             jobs,
             idle: std::sync::Mutex::new(Vec::new()),
             ruff: std::sync::Mutex::default(),
@@ -225,10 +228,15 @@ impl Context {
     fn validate_chunk(&self, items: Vec<Work<'_>>, linted: &Linted) -> Vec<(usize, Verdict)> {
         let idle = || self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut exec = idle().pop().or_else(|| self.warmed()).unwrap_or_else(|| self.shared.executor());
+        let n = items.len();
         let verdicts = items
             .into_iter()
-            .map(|(i, (p, plan))| {
-                let settings = Settings { reject_rules: &self.reject_rules, modules: pattern_modules(p) };
+            .enumerate()
+            .map(|(k, (i, (p, plan)))| {
+                // A child serves at most the samples of this chunk: it ends (and its CPU time is
+                // reaped and counted) with the chunk's last sample.
+                let neighbours = Continuity { continues: self.share_samples && k > 0, more: self.share_samples && k + 1 < n };
+                let settings = Settings { reject_rules: &self.reject_rules, modules: pattern_modules(p), neighbours };
                 let verdict = validate(plan, || linted.get(i), &mut exec, &settings);
                 self.first_verdict.get_or_init(Instant::now);
                 (i, verdict)

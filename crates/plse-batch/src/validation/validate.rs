@@ -19,6 +19,10 @@ pub struct Settings<'a> {
     pub reject_rules: &'a [String],
     /// Modules the pattern requires (worker key).
     pub modules: Vec<String>,
+    /// The samples validated just before and just after this one on the same executor, when
+    /// children may be shared across samples: `continues`, the previous sample's last child
+    /// may make this one's first runs; `more`, this one's last child may be kept for the next.
+    pub neighbours: Continuity,
 }
 
 fn ms(t: Instant) -> f64 {
@@ -30,13 +34,16 @@ fn ms(t: Instant) -> f64 {
 /// may still be linting the batch while they are made.
 pub fn validate(plan: &Plan, lint: impl FnOnce() -> (Vec<Vec<Finding>>, f64), exec: &mut Executor, settings: &Settings) -> Verdict {
     // The sample's requests in order (sides, then the defect-shown runs): one child may serve
-    // them all while each run leaves it clean.
+    // them all (and its neighbours' too) while each run leaves it clean.
     let runs: Vec<(anyhow::Result<Vec<RunResult>>, f64)> = plan
         .sides
         .iter()
         .enumerate()
         .map(|(i, side)| {
-            let sample = Continuity { continues: i > 0, more: i + 1 < plan.sides.len() || !plan.defect.is_empty() };
+            let sample = Continuity {
+                continues: i > 0 || settings.neighbours.continues,
+                more: i + 1 < plan.sides.len() || !plan.defect.is_empty() || settings.neighbours.more,
+            };
             let t = Instant::now();
             (exec.run(&settings.modules, &plan.files(side), &side.runs, sample), ms(t))
         })
@@ -84,7 +91,7 @@ fn host_stage(
 /// detect the defect the lesson is about.
 fn defect_shown(plan: &Plan, exec: &mut Executor, settings: &Settings) -> Stage {
     let t = Instant::now();
-    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect, Continuity { continues: true, more: false }) {
+    match exec.run(&settings.modules, &plan.defect_files(), &plan.defect, Continuity { continues: true, more: settings.neighbours.more }) {
         Ok(results) => verdict::defect_stage(&results, ms(t)),
         Err(e) => verdict::defect_not_executed(ms(t), format!("{e:#}")),
     }

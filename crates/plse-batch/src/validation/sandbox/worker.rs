@@ -129,14 +129,15 @@ pub struct Worker {
     stats: RequestStats,
 }
 
-/// Where a request stands among the requests of one sample (its sides, then its defect-shown
-/// runs): the worker may keep the child that made a request's last runs, clean, for the next
-/// request of the same sample.
+/// Where a request stands among the requests the host makes one after another (a sample's
+/// sides, then its defect-shown runs; and, when children are shared across samples, the next
+/// sample's): the worker may keep the child that made a request's last runs, clean, for the
+/// next request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Continuity {
-    /// The previous request was of the same sample.
+    /// The previous request may hand over its child (the same sample's, or a neighbour's).
     pub continues: bool,
-    /// A request of the same sample may follow.
+    /// Another request that may take over the child follows.
     pub more: bool,
 }
 
