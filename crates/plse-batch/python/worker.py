@@ -629,15 +629,15 @@ def fork_group(run, limits):
 
 
 def run_group(runs, limits, group, fresh, keep):
-    """Makes Python `runs` in a group child: `group` (one a previous request of the sample left
-    clean) or a new one. Returns the results of the leading runs whose verdict is the one a
+    """Makes Python `runs` in a group child: `group` (one a previous request left clean) or a
+    new one. Returns the results of the leading runs whose verdict is the one a
     fresh child would give: a new child's first run, whatever it is; a later run's pass when
     every run before it in the child left nothing behind; and a later run's failure under the
     same condition unless it may come from what earlier runs used up (memory, CPU time). The
     caller makes the rest, the next one in a fresh child: a crash or timeout after a child's
     first run is always made again that way. `fresh`: `group` was just forked with runs[0].
-    Also returns the child when `keep` and it is clean after the last run (the next request of
-    the sample continues in it), else None."""
+    Also returns the child when `keep` and it is clean after the last run (the next request
+    may continue in it), else None."""
     done = []
     for n, run in enumerate(runs):
         if group.runs:
