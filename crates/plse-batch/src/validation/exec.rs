@@ -228,14 +228,15 @@ impl Context {
     fn validate_chunk(&self, items: Vec<Work<'_>>, linted: &Linted) -> Vec<(usize, Verdict)> {
         let idle = || self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut exec = idle().pop().or_else(|| self.warmed()).unwrap_or_else(|| self.shared.executor());
-        let n = items.len();
+        // A child may pass from a sample to the next one of the chunk when both go to the same
+        // worker; it ends (and its CPU time is reaped and counted) before any other request.
+        let families: Vec<String> = items.iter().map(|(_, (p, _))| family(&pattern_modules(p)).0).collect();
+        let same = |a: usize, b: usize| self.share_samples && families.get(a).is_some_and(|f| Some(f) == families.get(b));
         let verdicts = items
             .into_iter()
             .enumerate()
             .map(|(k, (i, (p, plan)))| {
-                // A child serves at most the samples of this chunk: it ends (and its CPU time is
-                // reaped and counted) with the chunk's last sample.
-                let neighbours = Continuity { continues: self.share_samples && k > 0, more: self.share_samples && k + 1 < n };
+                let neighbours = Continuity { continues: k > 0 && same(k - 1, k), more: same(k, k + 1) };
                 let settings = Settings { reject_rules: &self.reject_rules, modules: pattern_modules(p), neighbours };
                 let verdict = validate(plan, || linted.get(i), &mut exec, &settings);
                 self.first_verdict.get_or_init(Instant::now);
