@@ -379,6 +379,12 @@ BASELINE = None
 STATS = {}
 
 
+def count_dirty(reason):
+    """Counts a group that ended early, by why."""
+    dirty = STATS.setdefault("dirty", {})
+    dirty[reason] = dirty.get(reason, 0) + 1
+
+
 def group_child(run, limits, chan, nonce):
     """In a forked child: Python runs one after the other, `run` first, then each the worker
     sends (a JSON line on `chan`), each in a fresh `__main__` with fresh streams. Each run's
@@ -594,12 +600,12 @@ class GroupChild:
         what, words, _ = self._line(time.monotonic() + self.timeout, "CLEAN", "DIRTY")
         if what == "DIRTY" and len(words) >= 1 and words[0] == str(self.pid):
             for reason in (words[1] if len(words) > 1 else "").split(","):
-                STATS.setdefault("dirty", {})[reason] = STATS.get("dirty", {}).get(reason, 0) + 1
+                count_dirty(reason)
         if what == "CLEAN" and words == [str(self.pid)]:
             self.runs += 1
             if self.runs < MAX_CHILD_RUNS:
                 return True
-            STATS.setdefault("dirty", {})["run-cap"] = STATS.get("dirty", {}).get("run-cap", 0) + 1
+            count_dirty("run-cap")
         return False
 
     alive = True

@@ -230,14 +230,16 @@ impl Context {
         let mut exec = idle().pop().or_else(|| self.warmed()).unwrap_or_else(|| self.shared.executor());
         // A child may pass from a sample to the next one of the chunk when both go to the same
         // worker; it ends (and its CPU time is reaped and counted) before any other request.
-        let families: Vec<String> = items.iter().map(|(_, (p, _))| family(&pattern_modules(p)).0).collect();
+        let modules: Vec<Vec<String>> = items.iter().map(|(_, (p, _))| pattern_modules(p)).collect();
+        let families: Vec<String> = modules.iter().map(|m| family(m).0).collect();
         let same = |a: usize, b: usize| self.share_samples && families.get(a).is_some_and(|f| Some(f) == families.get(b));
         let verdicts = items
             .into_iter()
+            .zip(modules)
             .enumerate()
-            .map(|(k, (i, (p, plan)))| {
+            .map(|(k, ((i, (_, plan)), modules))| {
                 let neighbours = Continuity { continues: k > 0 && same(k - 1, k), more: same(k, k + 1) };
-                let settings = Settings { reject_rules: &self.reject_rules, modules: pattern_modules(p), neighbours };
+                let settings = Settings { reject_rules: &self.reject_rules, modules, neighbours };
                 let verdict = validate(plan, || linted.get(i), &mut exec, &settings);
                 self.first_verdict.get_or_init(Instant::now);
                 (i, verdict)
